@@ -42,13 +42,13 @@ library MathLib {
     /// @dev x * y / d for a signed x, rounded toward minus infinity.
     function mulDivFloor(int256 x, uint256 y, uint256 d) internal pure returns (int256) {
         if (x >= 0) return SafeCast.toInt256(Math.mulDiv(uint256(x), y, d));
-        return -SafeCast.toInt256(Math.mulDiv(uint256(-x), y, d, Math.Rounding.Ceil));
+        return -SafeCast.toInt256(Math.mulDiv(abs(x), y, d, Math.Rounding.Ceil));
     }
 
     /// @dev x * y / d for a signed x, rounded toward plus infinity.
     function mulDivCeil(int256 x, uint256 y, uint256 d) internal pure returns (int256) {
         if (x >= 0) return SafeCast.toInt256(Math.mulDiv(uint256(x), y, d, Math.Rounding.Ceil));
-        return -SafeCast.toInt256(Math.mulDiv(uint256(-x), y, d));
+        return -SafeCast.toInt256(Math.mulDiv(abs(x), y, d));
     }
 
     function wMulFloor(int256 x, uint256 y) internal pure returns (int256) {
@@ -71,12 +71,13 @@ library MathLib {
 
     /// @dev Converts WAD to token units, rounded up (what a user owes).
     function fromWadUp(uint256 wad, uint8 decimals) internal pure returns (uint256) {
-        uint256 unit = 10 ** (18 - decimals);
-        return (wad + unit - 1) / unit;
+        // Math.ceilDiv, not (wad + unit - 1) / unit, which overflows for wad near 2**256.
+        return Math.ceilDiv(wad, 10 ** (18 - decimals));
     }
 
+    /// @dev |x|; defined for type(int256).min too (2**255 fits a uint256, while -x would overflow).
     function abs(int256 x) internal pure returns (uint256) {
-        return x >= 0 ? uint256(x) : uint256(-x);
+        return x >= 0 ? uint256(x) : uint256(-(x + 1)) + 1;
     }
 
     function min(uint256 a, uint256 b) internal pure returns (uint256) {
