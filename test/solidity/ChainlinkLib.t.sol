@@ -373,4 +373,307 @@ contract ChainlinkLibTest is Test {
         (round,) = lib.getRound(feed, PHASE_1 | 3);
         assertStatus(lib.priceStatus(feed, round), ChainlinkLib.Status.OutOfBounds, "above max");
     }
+
+    // ---------------------------------------------------------------- first round after a time
+
+    uint256 internal constant ORDER_TIME = T0 + 150;
+
+    /// @dev Phase 1 rounds 1..5 observed at T0 + 100, 120, 150, 151, 200 (updated 1s later). An
+    /// order created at ORDER_TIME with round 1 as its anchor fills at round 4: round 3 started at
+    /// the order time, so it is not after it.
+    function buildHistory() internal {
+        agg8.setRound(2000e8, T0 + 100, T0 + 101);
+        agg8.setRound(2001e8, T0 + 120, T0 + 121);
+        agg8.setRound(2002e8, T0 + 150, T0 + 151);
+        agg8.setRound(2003e8, T0 + 151, T0 + 152);
+        agg8.setRound(2004e8, T0 + 200, T0 + 201);
+    }
+
+    function expectProofRevert(bytes memory err, uint80 anchor, uint256 time, uint80 roundId, uint80 previous)
+        internal
+    {
+        ChainlinkLib.Feed memory feed = feed8();
+        vm.expectRevert(err);
+        lib.proveFirstRoundAfter(feed, anchor, time, roundId, previous);
+    }
+
+    function test_prove_acceptsTheTrueFirstRound() public {
+        buildHistory();
+        ChainlinkLib.Round memory round =
+            lib.proveFirstRoundAfter(feed8(), PHASE_1 | 1, ORDER_TIME, PHASE_1 | 4, PHASE_1 | 3);
+        assertEq(uint256(round.roundId), uint256(PHASE_1 | 4), "roundId");
+        assertEq(round.price, 2003e18, "price");
+        assertEq(uint256(round.startedAt), T0 + 151, "startedAt");
+        assertEq(uint256(round.updatedAt), T0 + 152, "updatedAt");
+    }
+
+    function test_prove_rejectsALaterRoundWhosePredecessorAlsoQualifies() public {
+        buildHistory();
+        expectProofRevert(
+            abi.encodeWithSelector(ChainlinkLib.EarlierRoundQualifies.selector, PHASE_1 | 4, T0 + 151, ORDER_TIME),
+            PHASE_1 | 1,
+            ORDER_TIME,
+            PHASE_1 | 5,
+            PHASE_1 | 4
+        );
+    }
+
+    function test_prove_refusesARoundObservedAtTheOrderTime() public {
+        buildHistory();
+        expectProofRevert(
+            abi.encodeWithSelector(ChainlinkLib.RoundNotAfterTime.selector, PHASE_1 | 3, T0 + 150, ORDER_TIME),
+            PHASE_1 | 1,
+            ORDER_TIME,
+            PHASE_1 | 3,
+            PHASE_1 | 2
+        );
+    }
+
+    function test_prove_refusesARoundWhoseObservationPrecedesTheOrder() public {
+        buildHistory();
+        expectProofRevert(
+            abi.encodeWithSelector(ChainlinkLib.RoundNotAfterTime.selector, PHASE_1 | 2, T0 + 120, ORDER_TIME),
+            PHASE_1 | 1,
+            ORDER_TIME,
+            PHASE_1 | 2,
+            PHASE_1 | 1
+        );
+    }
+
+    function test_prove_rejectsAWrongPredecessorId() public {
+        buildHistory();
+        expectProofRevert(
+            abi.encodeWithSelector(ChainlinkLib.NotPredecessor.selector, PHASE_1 | 4, PHASE_1 | 2),
+            PHASE_1 | 1,
+            ORDER_TIME,
+            PHASE_1 | 4,
+            PHASE_1 | 2
+        );
+        // Skipping the rounds in between by naming the anchor as predecessor.
+        expectProofRevert(
+            abi.encodeWithSelector(ChainlinkLib.NotPredecessor.selector, PHASE_1 | 4, PHASE_1 | 1),
+            PHASE_1 | 1,
+            ORDER_TIME,
+            PHASE_1 | 4,
+            PHASE_1 | 1
+        );
+    }
+
+    function test_prove_rejectsAPredecessorOlderThanTheAnchor() public {
+        buildHistory();
+        // The anchor itself is not a round after the anchor.
+        expectProofRevert(
+            abi.encodeWithSelector(ChainlinkLib.PredecessorBeforeAnchor.selector, PHASE_1 | 2, PHASE_1 | 3),
+            PHASE_1 | 3,
+            ORDER_TIME,
+            PHASE_1 | 3,
+            PHASE_1 | 2
+        );
+        // A round before the anchor, even one observed after the time, cannot be proved through.
+        expectProofRevert(
+            abi.encodeWithSelector(ChainlinkLib.PredecessorBeforeAnchor.selector, PHASE_1 | 4, PHASE_1 | 5),
+            PHASE_1 | 5,
+            ORDER_TIME,
+            PHASE_1 | 5,
+            PHASE_1 | 4
+        );
+    }
+
+    function test_prove_acceptsTheRoundAfterTheAnchorWhateverTheAnchorStartedAt() public {
+        buildHistory();
+        // The anchor's own observation time is not checked: only rounds after it count.
+        ChainlinkLib.Round memory round =
+            lib.proveFirstRoundAfter(feed8(), PHASE_1 | 4, ORDER_TIME, PHASE_1 | 5, PHASE_1 | 4);
+        assertEq(uint256(round.roundId), uint256(PHASE_1 | 5), "anchor started after the time");
+        round = lib.proveFirstRoundAfter(feed8(), PHASE_1 | 3, ORDER_TIME, PHASE_1 | 4, PHASE_1 | 3);
+        assertEq(uint256(round.roundId), uint256(PHASE_1 | 4), "anchor started at the time");
+    }
+
+    function test_prove_rejectsAMissingRound() public {
+        buildHistory();
+        expectProofRevert(
+            abi.encodeWithSelector(ChainlinkLib.RoundNotFound.selector, PHASE_1 | 6),
+            PHASE_1 | 1,
+            ORDER_TIME,
+            PHASE_1 | 6,
+            PHASE_1 | 5
+        );
+        expectProofRevert(
+            abi.encodeWithSelector(ChainlinkLib.RoundNotFound.selector, PHASE_2),
+            PHASE_1 | 1,
+            ORDER_TIME,
+            PHASE_2,
+            PHASE_1 | 5
+        );
+    }
+
+    /// @dev Phase 1 rounds 1..3 at T0 + 100, 120, 140; phase 2 rounds 1..2 at T0 + 160, 170.
+    function buildPhaseChange() internal {
+        agg8.setRound(2000e8, T0 + 100, T0 + 100);
+        agg8.setRound(2001e8, T0 + 120, T0 + 120);
+        agg8.setRound(2002e8, T0 + 140, T0 + 140);
+        agg8.startNewPhase();
+        agg8.setRound(2100e8, T0 + 160, T0 + 160);
+        agg8.setRound(2101e8, T0 + 170, T0 + 170);
+    }
+
+    function test_prove_acceptsAcrossAPhaseChangeThroughThePreviousPhasesLastRound() public {
+        buildPhaseChange();
+        ChainlinkLib.Round memory round =
+            lib.proveFirstRoundAfter(feed8(), PHASE_1 | 1, ORDER_TIME, PHASE_2 | 1, PHASE_1 | 3);
+        assertEq(uint256(round.roundId), uint256(PHASE_2 | 1), "roundId");
+        assertEq(round.price, 2100e18, "price");
+        // The anchor is the previous phase's last round.
+        round = lib.proveFirstRoundAfter(feed8(), PHASE_1 | 3, ORDER_TIME, PHASE_2 | 1, PHASE_1 | 3);
+        assertEq(uint256(round.roundId), uint256(PHASE_2 | 1), "anchor is the last round");
+        // Within the new phase, from an anchor in the old one.
+        round = lib.proveFirstRoundAfter(feed8(), PHASE_1 | 2, T0 + 165, PHASE_2 | 2, PHASE_2 | 1);
+        assertEq(uint256(round.roundId), uint256(PHASE_2 | 2), "second round of the new phase");
+    }
+
+    function test_prove_rejectsAPhaseChangeProofWhoseLastRoundIsNotTheLast() public {
+        buildPhaseChange();
+        expectProofRevert(
+            abi.encodeWithSelector(ChainlinkLib.PredecessorNotLastOfPhase.selector, PHASE_1 | 2),
+            PHASE_1 | 1,
+            ORDER_TIME,
+            PHASE_2 | 1,
+            PHASE_1 | 2
+        );
+        // The anchor as the claimed last round does not skip the proof either.
+        expectProofRevert(
+            abi.encodeWithSelector(ChainlinkLib.PredecessorNotLastOfPhase.selector, PHASE_1 | 1),
+            PHASE_1 | 1,
+            ORDER_TIME,
+            PHASE_2 | 1,
+            PHASE_1 | 1
+        );
+    }
+
+    function test_prove_rejectsAPhaseChangeProofThroughAMissingRound() public {
+        buildPhaseChange();
+        expectProofRevert(
+            abi.encodeWithSelector(ChainlinkLib.RoundNotFound.selector, PHASE_1 | 7),
+            PHASE_1 | 1,
+            ORDER_TIME,
+            PHASE_2 | 1,
+            PHASE_1 | 7
+        );
+    }
+
+    function test_prove_rejectsAPhaseChangeProofWhenAnEarlierRoundQualifies() public {
+        buildPhaseChange();
+        expectProofRevert(
+            abi.encodeWithSelector(ChainlinkLib.EarlierRoundQualifies.selector, PHASE_1 | 3, T0 + 140, T0 + 130),
+            PHASE_1 | 1,
+            T0 + 130,
+            PHASE_2 | 1,
+            PHASE_1 | 3
+        );
+    }
+
+    function test_prove_rejectsPhasesBeyondTheNext() public {
+        buildPhaseChange();
+        agg8.startNewPhase();
+        agg8.setRound(2200e8, T0 + 180, T0 + 180);
+        uint80 phase3 = uint80(3) << 64;
+        expectProofRevert(
+            abi.encodeWithSelector(ChainlinkLib.UnsupportedPhaseJump.selector, PHASE_1 | 3, phase3 | 1),
+            PHASE_1 | 3,
+            ORDER_TIME,
+            phase3 | 1,
+            PHASE_2 | 2
+        );
+        expectProofRevert(
+            abi.encodeWithSelector(ChainlinkLib.UnsupportedPhaseJump.selector, PHASE_2 | 1, uint80(5)),
+            PHASE_2 | 1,
+            ORDER_TIME,
+            uint80(5),
+            uint80(4)
+        );
+    }
+
+    // ---------------------------------------------------------------- fuzz: exactly one round is provable
+
+    struct FuzzHistory {
+        uint80[] ids;
+        uint256[] starts;
+        uint80 anchor;
+        uint256 time;
+        uint256 expected; // index of the first qualifying round, ids.length when none
+    }
+
+    function testFuzz_prove_acceptsExactlyTheFirstQualifyingRound(
+        uint256 seed,
+        uint256 count,
+        uint256 anchorIndex,
+        uint256 phaseChangeAt,
+        uint256 time
+    ) public {
+        FuzzHistory memory h = buildFuzzHistory(seed, count, anchorIndex, phaseChangeAt, time);
+        ChainlinkLib.Feed memory feed = feed8();
+        uint256 n = h.ids.length;
+        for (uint256 i; i < n; ++i) {
+            uint80 previous = i == 0 ? h.anchor : h.ids[i - 1];
+            bool accepted = tryProve(feed, h.anchor, h.time, h.ids[i], previous);
+            assertEq(accepted, i == h.expected, "accepted exactly the first qualifying round");
+        }
+        assertFalse(tryProve(feed, h.anchor, h.time, h.ids[n - 1] + 1, h.ids[n - 1]), "a round not written yet");
+        if (h.expected < n) checkFirstRound(feed, h);
+    }
+
+    /// @dev `count` rounds (1..20) with non-decreasing startedAt (steps of 0..3 s, so ties happen),
+    /// a phase change before round `phaseChangeAt` unless it is `count`, an anchor among them and
+    /// a time from just before the first round to just after the last.
+    function buildFuzzHistory(uint256 seed, uint256 count, uint256 anchorIndex, uint256 phaseChangeAt, uint256 time)
+        internal
+        returns (FuzzHistory memory h)
+    {
+        count = bound(count, 1, 20);
+        anchorIndex = bound(anchorIndex, 0, count - 1);
+        phaseChangeAt = bound(phaseChangeAt, 1, count);
+        h.ids = new uint80[](count);
+        h.starts = new uint256[](count);
+        uint256 t = T0;
+        for (uint256 i; i < count; ++i) {
+            if (i == phaseChangeAt) agg8.startNewPhase();
+            t += uint256(keccak256(abi.encode(seed, i))) % 4;
+            h.starts[i] = t;
+            h.ids[i] = agg8.setRound(int256(2000e8 + i), t, t + 1);
+        }
+        h.anchor = h.ids[anchorIndex];
+        h.time = bound(time, T0 - 1, t + 1);
+        h.expected = count;
+        for (uint256 i = anchorIndex + 1; i < count; ++i) {
+            if (h.starts[i] > h.time) {
+                h.expected = i;
+                break;
+            }
+        }
+    }
+
+    /// @dev The first qualifying round is returned with its data, and only through its predecessor.
+    function checkFirstRound(ChainlinkLib.Feed memory feed, FuzzHistory memory h) internal view {
+        uint256 e = h.expected;
+        ChainlinkLib.Round memory round = lib.proveFirstRoundAfter(feed, h.anchor, h.time, h.ids[e], h.ids[e - 1]);
+        assertEq(uint256(round.roundId), uint256(h.ids[e]), "roundId");
+        assertEq(uint256(round.startedAt), h.starts[e], "startedAt");
+        assertEq(round.price, (2000e8 + e) * 1e10, "price");
+        for (uint256 j; j < h.ids.length; ++j) {
+            if (j == e - 1) continue;
+            assertFalse(tryProve(feed, h.anchor, h.time, h.ids[e], h.ids[j]), "wrong predecessor");
+        }
+    }
+
+    function tryProve(ChainlinkLib.Feed memory feed, uint80 anchor, uint256 time, uint80 roundId, uint80 previous)
+        internal
+        view
+        returns (bool)
+    {
+        try lib.proveFirstRoundAfter(feed, anchor, time, roundId, previous) returns (ChainlinkLib.Round memory) {
+            return true;
+        } catch {
+            return false;
+        }
+    }
 }
