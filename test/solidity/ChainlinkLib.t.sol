@@ -374,6 +374,28 @@ contract ChainlinkLibTest is Test {
         assertStatus(lib.priceStatus(feed, round), ChainlinkLib.Status.OutOfBounds, "above max");
     }
 
+    // ---------------------------------------------------------------- the mock numbers rounds like a proxy
+
+    function test_mock_numbersRoundsPerPhaseAndRevertsForMissingOnes() public {
+        assertEq(uint256(agg8.setPrice(1e8)), uint256(PHASE_1 | 1), "first round");
+        assertEq(uint256(agg8.setPrice(2e8)), uint256(PHASE_1 | 2), "second round");
+        agg8.startNewPhase();
+        vm.expectRevert(abi.encodeWithSelector(MockAggregator.NoDataPresent.selector, PHASE_2));
+        agg8.latestRoundData();
+        assertEq(uint256(agg8.setRound(3e8, T0 - 5, T0 - 4)), uint256(PHASE_2 | 1), "new phase starts at 1");
+        (uint80 id, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredIn) = agg8.latestRoundData();
+        assertEq(uint256(id), uint256(PHASE_2 | 1), "latest id");
+        assertEq(answer, 3e8, "latest answer");
+        assertEq(startedAt, T0 - 5, "startedAt");
+        assertEq(updatedAt, T0 - 4, "updatedAt");
+        assertEq(uint256(answeredIn), uint256(PHASE_2 | 1), "answeredInRound");
+        (, answer,,,) = agg8.getRoundData(PHASE_1 | 2);
+        assertEq(answer, 2e8, "old phase still readable");
+        vm.expectRevert(abi.encodeWithSelector(MockAggregator.NoDataPresent.selector, PHASE_1 | 3));
+        agg8.getRoundData(PHASE_1 | 3);
+        assertEq(uint256(agg8.decimals()), 8, "decimals");
+    }
+
     // ---------------------------------------------------------------- first round after a time
 
     uint256 internal constant ORDER_TIME = T0 + 150;
