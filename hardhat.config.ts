@@ -21,6 +21,7 @@ export default defineConfig({
     path: solcPath,
     settings: {
       evmVersion: "cancun",
+      viaIR: true,
       optimizer: { enabled: true, runs: 200 },
     },
   },

@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {MathLib} from "./libraries/MathLib.sol";
+import {ChainlinkLib} from "./libraries/ChainlinkLib.sol";
+import {Vault} from "./Vault.sol";
+import {EngineBase} from "./EngineBase.sol";
+import {Liquidator} from "./Liquidator.sol";
+
+/// @title ClearingEngine
+/// @notice Markets, accounts, positions and the protocol's ledger (SPEC sections 3, 4, 5).
+/// Positions are valued at the oracle index; the skew curve charges impact on the part of a
+/// fill that grows |K|; funding and borrowing accrue per second into per-unit indices; the
+/// pool is the counterparty of every fill and is valued from per-market aggregates in
+/// O(markets). Fills come from the order book, which proves the price. Parameter setters
+/// (`Governance`) and liquidation (`Liquidator`) are modules this contract delegatecalls.
+contract ClearingEngine is EngineBase {
+    using MathLib for uint256;
+    using MathLib for int256;
+    using SafeCast for uint256;
+    using SafeCast for int256;
+
+    /// @notice The module holding the bounded setters.
+    address public immutable governance;
+    /// @notice The module holding liquidation.
+    address public immutable liquidator;
+
+    /// @param vault_ the collateral vault, which grants this contract its operator role
+    /// @param admin receives the admin, risk and guardian roles
+    /// @param governance_ the Governance module (built with the same vault)
+    /// @param liquidator_ the Liquidator module (built with the same vault)
+    constructor(Vault vault_, address admin, address governance_, address liquidator_) EngineBase(vault_) {
+        governance = governance_;
+        liquidator = liquidator_;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(RISK_ROLE, admin);
+        _grantRole(GUARDIAN_ROLE, admin);
+    }
+
+    /// @notice Routes liquidation calls to the Liquidator module and every other unknown call
+    /// to the Governance module, both run on this contract's storage.
+    fallback() external {
+        bytes4 selector = msg.sig;
+        address module = selector == Liquidator.liquidate.selector
+            || selector == Liquidator.liquidateBatch.selector || selector == Liquidator.liquidateFor.selector
+            ? liquidator
+            : governance;
+        assembly {
+            calldatacopy(0, 0, calldatasize())
+            let ok := delegatecall(gas(), module, 0, calldatasize(), 0, 0)
+            returndatacopy(0, 0, returndatasize())
+            if iszero(ok) { revert(0, returndatasize()) }
+            return(0, returndatasize())
+        }
+    }
+
+    /* ------------------------------------------------------------------ */
+    /*                          ACCOUNTS, COLLATERAL                       */
+    /* ------------------------------------------------------------------ */
+
+    /// @notice Deposits collateral into `(owner, subaccount)`, creating the account if needed.
+    /// A negative balance (a debt to the pool) is repaid first.
+    /// @param owner the account's owner (anyone can deposit for anyone)
+    /// @param subaccount the owner's subaccount
+    /// @param amount token units, pulled from the caller
+    /// @return accountId the account
+    function deposit(address owner, uint16 subaccount, uint256 amount)
+        external
+        nonReentrant
+        returns (uint40 accountId)
+    {
+        accountId = _creditDeposit(owner, subaccount, amount);
+        vault.pull(msg.sender, amount);
+    }
+
+    /// @notice Deposits with an EIP-2612 permit of the caller instead of an allowance.
+    /// @param owner the account's owner
+    /// @param subaccount the owner's subaccount
+    /// @param amount token units
+    /// @param deadline permit deadline
+    /// @param v permit signature
+    /// @param r permit signature
+    /// @param s permit signature
+    /// @return accountId the account
+    function depositWithPermit(
+        address owner,
+        uint16 subaccount,
+        uint256 amount,
+        uint256 deadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external nonReentrant returns (uint40 accountId) {
+        accountId = _creditDeposit(owner, subaccount, amount);
+        vault.pullWithPermit(msg.sender, amount, deadline, v, r, s);
+    }
+
+    /// @notice Withdraws collateral. Allowed while the account stays at or above its initial
+    /// requirement counting no unrealized profit, every held market has a valid price, the
+    /// balance is not negative, and reserved margin stays untouched.
+    /// @param subaccount the caller's subaccount
+    /// @param amount token units
+    /// @param to recipient
+    function withdraw(uint16 subaccount, uint256 amount, address to) external nonReentrant {
+        if (amount == 0) revert ZeroAmount();
+        uint40 accountId = _requireAccount(msg.sender, subaccount);
+        Account storage account = _accounts[accountId];
+        uint256 amountWad = amount.toWad(tokenDecimals);
+        int256 collateral = account.collateral;
+        if (amountWad.toInt() > collateral) revert WithdrawExceedsCollateral(amountWad, collateral);
+        account.collateral = (collateral - amountWad.toInt()).toInt128();
+        totalCollateral -= amountWad.toInt();
+        if (account.marketMask != 0 || account.reservedMargin != 0) {
+            Health memory h = _health(account, accountId, type(uint256).max, 0);
+            if (!h.pricesValid) revert PricesInvalid(accountId);
+            _requireInitialMargin(h, account.reservedMargin);
+        }
+        emit CollateralWithdrawn(accountId, to, amountWad, account.collateral);
+        vault.push(to, amount);
+    }
+
+    /// @notice Adds tokens to the insurance fund.
+    /// @param amount token units, pulled from the caller
+    function fundInsurance(uint256 amount) external nonReentrant {
+        if (amount == 0) revert ZeroAmount();
+        uint256 amountWad = amount.toWad(tokenDecimals);
+        insuranceFund += amountWad;
+        emit InsuranceFunded(msg.sender, amountWad);
+        vault.pull(msg.sender, amount);
+    }
+
+    /// @notice Withdraws the caller's keeper rewards (liquidation rewards are credited, never pushed).
+    /// @param to recipient
+    /// @return amount token units sent
+    function claimKeeperCredits(address to) external nonReentrant returns (uint256 amount) {
+        uint256 credit = keeperCredits[msg.sender];
+        amount = credit.fromWadDown(tokenDecimals);
+        if (amount == 0) revert ZeroAmount();
+        uint256 creditUsed = amount.toWad(tokenDecimals);
+        keeperCredits[msg.sender] = credit - creditUsed;
+        emit KeeperCreditsClaimed(msg.sender, to, creditUsed);
+        vault.push(to, amount);
+    }
+
+    /* ------------------------------------------------------------------ */
+    /*                      ORDER BOOK AND POOL HOOKS                      */
+    /* ------------------------------------------------------------------ */
+
+    /// @notice Reserves margin for a new order: the account must afford its initial requirement
+    /// plus all reservations, counting no unrealized profit. Only the order book calls it.
+    /// @param accountId the account
+    /// @param amount margin to hold (WAD)
+    /// @param increasesExposure whether the order can grow a position (then every held price must be valid)
+    function reserveMargin(uint40 accountId, uint256 amount, bool increasesExposure) external {
+        _onlyOrderBook();
+        Account storage account = _accounts[accountId];
+        if (account.owner == address(0)) revert UnknownAccount(accountId);
+        uint256 reserved = account.reservedMargin + amount;
+        account.reservedMargin = reserved.toUint128();
+        Health memory h = _health(account, accountId, type(uint256).max, 0);
+        if (increasesExposure && !h.pricesValid) revert PricesInvalid(accountId);
+        _requireInitialMargin(h, reserved);
+        emit MarginReserved(accountId, amount, reserved);
+    }
+
+    /// @notice Releases an order's reservation (cancel, expiry, liquidation). Only the order book calls it.
+    /// @param accountId the account
+    /// @param amount margin to release (WAD)
+    function releaseMargin(uint40 accountId, uint256 amount) external {
+        _onlyOrderBook();
+        _release(_accounts[accountId], accountId, amount);
+    }
+
+    /// @notice Charges a penalty for an order cancelled for a cause its owner controls (slippage,
+    /// reduce-only, margin), paid to the pool from the account. Only the order book calls it.
+    /// @param accountId the account
+    /// @param amount penalty (WAD)
+    function chargePenalty(uint40 accountId, uint256 amount) external {
+        _onlyOrderBook();
+        Account storage account = _accounts[accountId];
+        _settleWithPool(account, -amount.toInt(), 0);
+        emit PenaltyCharged(accountId, amount);
+    }
+
+    /// @notice Fills an order at a price the order book has proved. Reverts with the rule that
+    /// failed; the order book turns such a revert into a cancel. Only the order book calls it.
+    /// @param request the fill
+    /// @return result fill price, fees, impact and realized PnL
+    function fill(FillRequest calldata request) external returns (FillResult memory result) {
+        _onlyOrderBook();
+        Account storage account = _accounts[request.accountId];
+        if (account.owner == address(0)) revert UnknownAccount(request.accountId);
+        _release(account, request.accountId, request.reservation);
+        if (_marketConfigs[request.marketId].closed) revert MarketClosed(request.marketId);
+        result = _trade(
+            Trade({
+                accountId: request.accountId,
+                marketId: request.marketId,
+                sizeDelta: request.sizeDelta,
+                price: request.price,
+                acceptablePrice: request.acceptablePrice,
+                reduceOnly: request.reduceOnly,
+                passToPool: false
+            }),
+            account
+        );
+    }
+
+    /// @notice Moves cash between the pool's ledger entry and the liquidity pool contract's own
+    /// buckets (filled LP deposits in, redemptions out). Only the liquidity pool calls it.
+    /// @param delta signed change of pool cash (WAD)
+    function movePoolCash(int256 delta) external {
+        if (msg.sender != liquidityPool) revert NotOrderBook(msg.sender);
+        poolCash += delta;
+        emit PoolCashMoved(delta, poolCash);
+    }
+
+    /* ------------------------------------------------------------------ */
+    /*                               FUNDING                               */
+    /* ------------------------------------------------------------------ */
+
+    /// @notice Checkpoints a market's funding and borrowing and publishes the realized average
+    /// rate of the interval. Permissionless, once per funding interval; no position is touched.
+    /// @param marketId the market
+    function settleFunding(uint8 marketId) external {
+        _requireMarket(marketId);
+        MarketConfig storage config = _marketConfigs[marketId];
+        MarketState storage state = _marketStates[marketId];
+        uint256 next = uint256(state.lastSettlement) + config.fundingInterval;
+        if (block.timestamp < next) revert FundingNotDue(marketId, next);
+        _accrue(marketId, config);
+        uint256 elapsed = block.timestamp - state.lastSettlement;
+        int256 averageRate =
+            MathLib.mulDivFloor(state.cumRate - state.settledCumRate, config.fundingInterval, elapsed);
+        int256 averagePremium =
+            MathLib.mulDivFloor(state.cumPremium - state.settledCumPremium, config.fundingInterval, elapsed);
+        state.settledCumRate = state.cumRate;
+        state.settledCumPremium = state.cumPremium;
+        state.lastSettlement = uint64(block.timestamp);
+        emit FundingSettled(marketId, averageRate, averagePremium, state.cumFunding, elapsed);
+    }
+
+    /* ------------------------------------------------------------------ */
+    /*                                VIEWS                                */
+    /* ------------------------------------------------------------------ */
+
+    /// @notice A market's parameters.
+    /// @param marketId the market
+    /// @return the parameters
+    function marketConfig(uint8 marketId) external view returns (MarketConfig memory) {
+        return _marketConfigs[marketId];
+    }
+
+    /// @notice A market's margin tiers.
+    /// @param marketId the market
+    /// @return the tiers
+    function marginTiers(uint8 marketId) external view returns (MarginTier[] memory) {
+        return _marginTiers[marketId];
+    }
+
+    /// @notice A market's stored aggregates and accumulators (as of its last accrual).
+    /// @param marketId the market
+    /// @return the state
+    function marketState(uint8 marketId) external view returns (MarketState memory) {
+        return _marketStates[marketId];
+    }
+
+    /// @notice A market's state accrued to now, with its latest price and rates.
+    /// @param marketId the market
+    /// @return state aggregates and accumulators as if accrued now
+    /// @return price latest valid price (or the last valid one)
+    /// @return status the latest round's status
+    /// @return fundingRate current funding rate per interval
+    /// @return borrowRate current yearly borrowing rate
+    function marketSnapshot(uint8 marketId)
+        external
+        view
+        returns (
+            MarketState memory state,
+            uint256 price,
+            ChainlinkLib.Status status,
+            int256 fundingRate,
+            uint256 borrowRate
+        )
+    {
+        _requireMarket(marketId);
+        MarketConfig storage config = _marketConfigs[marketId];
+        state = _marketStates[marketId];
+        (price, status) = _latestPrice(config, state);
+        (fundingRate, borrowRate) = _rates(config, state, price);
+        _accrueInMemory(config, state, price);
+    }
+
+    /// @notice An account's raw ledger entry.
+    /// @param accountId the account
+    /// @return the account
+    function getAccount(uint40 accountId) external view returns (Account memory) {
+        return _accounts[accountId];
+    }
+
+    /// @notice A position's raw state.
+    /// @param accountId the account
+    /// @param marketId the market
+    /// @return the position
+    function getPosition(uint40 accountId, uint8 marketId) external view returns (Position memory) {
+        return _positions[accountId][marketId];
+    }
+
+    /// @notice An account's valuation at the latest prices: equity, requirements, and whether
+    /// it can be liquidated.
+    /// @param accountId the account
+    /// @return h the valuation
+    /// @return liquidatable whether equity is below the maintenance requirement
+    function accountHealth(uint40 accountId) external view returns (Health memory h, bool liquidatable) {
+        Account storage acc = _accounts[accountId];
+        h = _health(acc, accountId, type(uint256).max, 0);
+        liquidatable = _isLiquidatable(acc, h);
+    }
+
+    /// @notice The pool's base value (cash and receivables, without traders' PnL) and traders'
+    /// net PnL at the last valid prices, accrued to now.
+    /// @return baseValue cash + debts + accrued funding and borrowing owed to the pool
+    /// @return tradersPnl sum over markets of size * price - cost
+    function poolValuation() external view returns (int256 baseValue, int256 tradersPnl) {
+        return _poolValuation(true);
+    }
+
+}

@@ -1,0 +1,730 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {MathLib} from "./libraries/MathLib.sol";
+import {ChainlinkLib} from "./libraries/ChainlinkLib.sol";
+import {SkewCurveLib} from "./libraries/SkewCurveLib.sol";
+import {FundingLib} from "./libraries/FundingLib.sol";
+import {Vault} from "./Vault.sol";
+
+/// @title EngineBase
+/// @notice Storage, types, errors, events and the shared internal logic of the clearing engine
+/// (SPEC sections 3, 4, 5). The engine and its two modules, `Governance` and `Liquidator`,
+/// inherit it; the engine delegatecalls the modules, so all three run on the engine's storage
+/// and the engine stays under the 24 KiB deploy limit.
+abstract contract EngineBase is AccessControl, ReentrancyGuard {
+    using MathLib for uint256;
+    using MathLib for int256;
+    using SafeCast for uint256;
+    using SafeCast for int256;
+
+    /* ------------------------------------------------------------------ */
+    /*                              CONSTANTS                              */
+    /* ------------------------------------------------------------------ */
+
+    bytes32 public constant RISK_ROLE = keccak256("RISK_ROLE");
+    bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
+
+    uint256 public constant MAX_MARKETS = 64;
+    uint256 public constant MAX_POSITIONS = 16;
+    uint256 public constant MAX_TIERS = 4;
+    uint256 internal constant WAD = 1e18;
+
+    // Hard bounds that no parameter setter can cross (WAD fractions unless noted).
+    uint256 internal constant MAX_KMAX = 0.05e18;
+    uint256 internal constant MAX_TRADE_FEE = 0.01e18;
+    uint256 internal constant MAX_LIQUIDATION_FEE = 0.05e18;
+    uint256 internal constant MAX_GAP_BUFFER = 0.1e18;
+    uint256 internal constant MAX_DEVIATION = 0.05e18;
+    uint256 internal constant MIN_IMR = 0.01e18; // 100x leverage at most
+    uint256 internal constant MAX_FUNDING_CAP = 0.05e18; // per interval
+    uint256 internal constant MIN_FUNDING_INTERVAL = 1 hours;
+    uint256 internal constant MAX_FUNDING_INTERVAL = 1 days;
+    uint256 internal constant MAX_BORROW_RATE = 10e18; // 1000% a year
+    uint256 internal constant MIN_HEARTBEAT = 60;
+    uint256 internal constant MAX_HEARTBEAT = 2 days;
+    uint256 internal constant MAX_KEEPER_REWARD = 1_000e18;
+    uint256 internal constant MAX_MIN_COLLATERAL = 1_000e18;
+    uint256 internal constant MIN_PNL_FACTOR = 0.1e18;
+
+    /* ------------------------------------------------------------------ */
+    /*                                TYPES                                */
+    /* ------------------------------------------------------------------ */
+
+    /// @notice A market's parameters: everything a market is, in one printable struct.
+    struct MarketConfig {
+        ChainlinkLib.Feed feed;
+        uint128 skewScale; // S, size units (WAD)
+        uint128 maxOpenInterestUsd; // per side, USD notional (WAD)
+        uint64 kMax; // largest premium a fill or liquidation pays, and the skew bound |K| <= kMax * S
+        uint64 takerFee; // on the part that grows |K|
+        uint64 makerFee; // on the part that shrinks |K|
+        uint64 liquidationFee; // of closed notional
+        uint64 deviation; // the feed's deviation threshold
+        uint64 gapBuffer; // allowance for price gaps; invalid prices are moved against accounts by it
+        uint32 fundingInterval; // seconds
+        int64 interestRate; // per funding interval
+        uint64 fundingCap; // per funding interval
+        uint64 borrowFloor; // yearly rate at utilization 0
+        uint64 borrowKink; // utilization of the kink
+        uint64 borrowKinkRate; // yearly rate at the kink
+        uint64 borrowMaxRate; // yearly rate at full utilization
+        bool closed; // a closed market has no valid price: no opens, positions valued against their holders
+    }
+
+    /// @notice A margin tier keyed on the market's total open interest (USD notional).
+    struct MarginTier {
+        uint128 maxOpenInterestUsd; // the tier applies while total open interest is at most this
+        uint64 imr;
+        uint64 mmr;
+    }
+
+    /// @notice Protocol-wide parameters.
+    struct GlobalConfig {
+        uint128 keeperRewardFloor; // USD (WAD); also part of every account's maintenance requirement
+        uint128 keeperRewardCap; // USD (WAD)
+        uint128 minCollateral; // USD (WAD) for any account that holds a position
+        uint64 keeperRewardShare; // of the liquidation fee
+        uint64 maxPnlFactor; // traders' net profit counts up to this times the pool's base value
+        uint64 lossHaircut; // traders' net loss counts at (1 - haircut) for redemptions
+        uint64 reserveFactor; // sum of max(long, short) notional <= reserveFactor * pool base value
+        uint64 lpFeeShare; // of trading fees; the insurance fund gets insuranceFeeShare and the treasury the rest
+        uint64 insuranceFeeShare;
+    }
+
+    /// @dev Aggregates that value the pool in O(1) per market. `fundingSnapSum` and
+    /// `borrowSnapSum` are exact WAD^2 products so that aggregate and per-position values only
+    /// differ by the per-position rounding, which favours the protocol.
+    struct MarketState {
+        uint128 longSize;
+        uint128 shortSize;
+        int256 costSum; // sum of position cost bases (long > 0, short < 0)
+        int256 fundingSnapSum; // sum of size * fundingSnap
+        uint256 borrowSnapSum; // sum of |size| * borrowSnap
+        int128 cumFunding; // per unit of size, USD (WAD)
+        uint128 cumBorrow; // per unit of |size|, USD (WAD)
+        int128 cumRate; // sum of rate * dt / interval: the realized rate since listing
+        int128 cumPremium; // sum of premium * dt / interval
+        uint64 lastAccrual;
+        uint64 lastSettlement;
+        uint128 lastPrice; // last valid index price
+        int128 settledCumRate; // cumRate at the last settlement
+        int128 settledCumPremium;
+    }
+
+    /// @dev Packing: slot 0 size + cost; slot 1 fundingSnap + borrowSnap + tier.
+    struct Position {
+        int128 size; // base units (WAD), long > 0
+        int128 cost; // size * entry price (WAD USD), signed like size
+        int128 fundingSnap;
+        uint120 borrowSnap;
+        uint8 tier; // margin tier fixed when the position opened or last grew
+    }
+
+    /// @dev Packing: slot 0 collateral + reserved; slot 1 owner + subaccount + market mask.
+    struct Account {
+        int128 collateral; // WAD; negative: a debt to the pool
+        uint128 reservedMargin; // held by pending orders
+        address owner;
+        uint16 subaccount;
+        uint64 marketMask; // bit m set: a position in market m
+    }
+
+    /// @notice An account's valuation (SPEC section 3).
+    struct Health {
+        int256 equity; // collateral + PnL at the index - accrued funding and borrowing
+        uint256 positivePnl; // sum of positive per-position PnL (net of own funding and borrowing)
+        uint256 initialMargin;
+        uint256 maintenanceMargin;
+        bool pricesValid; // every held market has a valid price
+        uint256 positionCount;
+    }
+
+    /// @notice What the order book asks the engine to fill, at a price it has proved.
+    struct FillRequest {
+        uint40 accountId;
+        uint8 marketId;
+        bool reduceOnly;
+        int256 sizeDelta;
+        uint256 price; // index price of the fill round (WAD)
+        uint256 acceptablePrice; // worst average fill price the trader accepts
+        uint256 reservation; // margin the order reserved, released by the fill
+    }
+
+    struct FillResult {
+        uint256 fillPrice;
+        uint256 feeUsd;
+        uint256 impactUsd;
+        int256 realizedPnl;
+    }
+
+    /// @dev One change of one position: an order fill, or a liquidation close.
+    struct Trade {
+        uint40 accountId;
+        uint8 marketId;
+        int256 sizeDelta;
+        uint256 price;
+        uint256 acceptablePrice;
+        bool reduceOnly;
+        bool passToPool; // liquidation in a market without a valid price: no impact, no trading fee
+    }
+
+    /// @dev Scratch values of one trade, kept in memory to stay clear of the stack limit.
+    struct TradeMath {
+        int256 oldSize;
+        int256 newSize;
+        uint256 closing;
+        uint256 opening;
+        int256 realized;
+        int256 fundingOwed;
+        uint256 borrowOwed;
+        int256 newCost;
+        uint256 fees;
+        uint256 othersFeeCut; // the insurance and treasury shares of the fees
+    }
+
+    /* ------------------------------------------------------------------ */
+    /*                               ERRORS                                */
+    /* ------------------------------------------------------------------ */
+
+    error NotOrderBook(address caller);
+    error NotSelf(address caller);
+    error ModulesAlreadySet();
+    error UnknownMarket(uint256 marketId);
+    error UnknownAccount(uint256 accountId);
+    error TooManyMarkets(uint256 count);
+    error ParameterOutOfBounds(string name, uint256 value, uint256 bound);
+    error MaintenanceBelowBound(uint256 mmr, uint256 required);
+    error ZeroAmount();
+    error NotAccountOwner(uint40 accountId, address caller);
+    error InsufficientMargin(int256 equityWithoutProfit, uint256 required);
+    error InsufficientCollateral(int256 collateral, uint256 required);
+    error WithdrawExceedsCollateral(uint256 amount, int256 collateral);
+    error PricesInvalid(uint40 accountId);
+    error InvalidPrice(uint8 marketId, ChainlinkLib.Status status);
+    error MarketClosed(uint8 marketId);
+    error OpeningPaused();
+    error ReduceOnlyViolated(int256 size, int256 sizeDelta);
+    error AcceptablePriceExceeded(uint256 fillPrice, uint256 acceptablePrice);
+    error SkewBoundExceeded(uint256 skew, uint256 bound);
+    error OpenInterestCapExceeded(uint8 marketId, uint256 openInterestUsd, uint256 cap);
+    error ReserveExceeded(uint256 reservedUsd, uint256 allowed);
+    error TooManyPositions(uint256 count);
+    error NotLiquidatable(int256 equity, uint256 maintenanceMargin);
+    error FundingNotDue(uint8 marketId, uint256 nextSettlement);
+    error InsufficientFund(uint256 amount, uint256 available);
+    error ReservationTooLarge(uint256 released, uint256 reserved);
+
+    /* ------------------------------------------------------------------ */
+    /*                               EVENTS                                */
+    /* ------------------------------------------------------------------ */
+
+    event MarketListed(uint8 indexed marketId, MarketConfig config, MarginTier[] tiers);
+    event MarketConfigUpdated(uint8 indexed marketId, MarketConfig config);
+    event MarginTiersUpdated(uint8 indexed marketId, MarginTier[] tiers);
+    event GlobalConfigUpdated(GlobalConfig config);
+    event SequencerUpdated(address feed, uint32 gracePeriod);
+    event OpeningPausedSet(bool paused);
+    event ModulesSet(address orderBook, address liquidityPool);
+    event AccountCreated(uint40 indexed accountId, address indexed owner, uint16 subaccount);
+    event CollateralDeposited(uint40 indexed accountId, address indexed from, uint256 amountWad, int256 collateral);
+    event CollateralWithdrawn(uint40 indexed accountId, address indexed to, uint256 amountWad, int256 collateral);
+    event MarginReserved(uint40 indexed accountId, uint256 amount, uint256 reservedMargin);
+    event MarginReleased(uint40 indexed accountId, uint256 amount, uint256 reservedMargin);
+    event PenaltyCharged(uint40 indexed accountId, uint256 amount);
+    /// @notice Every fill and liquidation close: enough to rebuild the position and the market aggregates.
+    event PositionChanged(
+        uint40 indexed accountId,
+        uint8 indexed marketId,
+        int256 sizeDelta,
+        uint256 price,
+        uint256 fillPrice,
+        int256 newSize,
+        int256 newCost,
+        int256 realizedPnl,
+        uint256 feeUsd,
+        uint256 impactUsd,
+        int256 fundingPaid,
+        uint256 borrowingPaid,
+        int256 collateral
+    );
+    event MarketAccrued(uint8 indexed marketId, int256 cumFunding, uint256 cumBorrow, uint256 price, int256 rate);
+    event FundingSettled(
+        uint8 indexed marketId, int256 averageRate, int256 averagePremium, int256 cumFunding, uint256 elapsed
+    );
+    event Liquidated(
+        uint40 indexed accountId,
+        address indexed liquidator,
+        uint256 notionalUsd,
+        uint256 feeUsd,
+        uint256 keeperReward,
+        uint256 rewardFromInsurance,
+        int256 remainingCollateral
+    );
+    event BadDebt(uint40 indexed accountId, uint256 shortfall, uint256 fromInsurance, uint256 fromPool);
+    event DebtRepaid(uint40 indexed accountId, uint256 amount);
+    event InsuranceFunded(address indexed from, uint256 amountWad);
+    event TreasuryWithdrawn(address indexed to, uint256 amountWad);
+    event KeeperCreditsClaimed(address indexed keeper, address to, uint256 amountWad);
+    event PoolCashMoved(int256 delta, int256 poolCash);
+
+    /* ------------------------------------------------------------------ */
+    /*                               STORAGE                               */
+    /* ------------------------------------------------------------------ */
+
+    Vault public immutable vault;
+    uint8 internal immutable tokenDecimals;
+
+    address public orderBook;
+    address public liquidityPool;
+    bool public openingPaused;
+    uint8 public marketCount;
+    uint40 public accountCount;
+
+    GlobalConfig public globalConfig;
+    ChainlinkLib.Sequencer public sequencer;
+
+    mapping(uint8 => MarketConfig) internal _marketConfigs;
+    mapping(uint8 => MarginTier[]) internal _marginTiers;
+    mapping(uint8 => MarketState) internal _marketStates;
+
+    mapping(uint40 => Account) internal _accounts;
+    mapping(uint40 => mapping(uint8 => Position)) internal _positions;
+    mapping(address => mapping(uint16 => uint40)) public accountIdOf;
+
+    // The ledger, in WAD. Token balance of the vault (scaled) >= the sum of the non-negative
+    // entries: collateral, poolCash, insurance, treasury, keeper credits (and the pool's own buckets).
+    int256 public poolCash;
+    uint256 public totalDebt; // sum of negative collateral: a receivable of the pool
+    uint256 public insuranceFund;
+    uint256 public treasury;
+    mapping(address => uint256) public keeperCredits;
+    int256 public totalCollateral; // sum of collateral, negative balances included
+
+    /* ------------------------------------------------------------------ */
+    /*                             CONSTRUCTOR                             */
+    /* ------------------------------------------------------------------ */
+
+    /// @param vault_ the collateral vault (immutable, so every module is built with the same one)
+    constructor(Vault vault_) {
+        vault = vault_;
+        tokenDecimals = vault_.tokenDecimals();
+    }
+
+    /* ------------------------------------------------------------------ */
+    /*                          INTERNAL: TRADES                           */
+    /* ------------------------------------------------------------------ */
+
+    /// @dev Validate → accrue → price on the curve → realize → write the position and the
+    /// aggregates → settle with the pool → check margin when the trade opened anything.
+    function _trade(Trade memory t, Account storage account) internal returns (FillResult memory result) {
+        MarketConfig storage config = _marketConfigs[t.marketId];
+        MarketState storage state = _marketStates[t.marketId];
+        Position storage pos = _positions[t.accountId][t.marketId];
+        _accrue(t.marketId, config);
+
+        TradeMath memory m;
+        m.oldSize = pos.size;
+        m.newSize = m.oldSize + t.sizeDelta;
+        bool reducing = (t.sizeDelta ^ m.oldSize) < 0;
+        m.closing = reducing ? MathLib.min(MathLib.abs(t.sizeDelta), MathLib.abs(m.oldSize)) : 0;
+        m.opening = MathLib.abs(t.sizeDelta) - m.closing;
+        if (t.reduceOnly && m.opening != 0) revert ReduceOnlyViolated(m.oldSize, t.sizeDelta);
+
+        int256 skew = uint256(state.longSize).toInt() - uint256(state.shortSize).toInt();
+        SkewCurveLib.Quote memory q;
+        if (t.passToPool) {
+            q.fillPrice = t.price;
+        } else {
+            q = SkewCurveLib.quote(
+                skew, t.sizeDelta, t.price, config.skewScale, config.kMax, config.takerFee, config.makerFee
+            );
+        }
+        if (t.sizeDelta > 0 ? q.fillPrice > t.acceptablePrice : q.fillPrice < t.acceptablePrice) {
+            revert AcceptablePriceExceeded(q.fillPrice, t.acceptablePrice);
+        }
+        if (m.opening != 0) {
+            if (openingPaused) revert OpeningPaused();
+            // The increasing part starts where the reducing part left the skew.
+            int256 skewBeforeOpening = skew + (reducing ? -m.oldSize : int256(0));
+            _checkSkewBound(config, skew + t.sizeDelta, skewBeforeOpening);
+        }
+
+        (m.fundingOwed, m.borrowOwed) = _accruedOnPosition(pos, state.cumFunding, state.cumBorrow);
+        int256 cost = pos.cost;
+        int256 closedCost;
+        if (m.closing != 0) {
+            uint256 oldAbs = MathLib.abs(m.oldSize);
+            closedCost = m.closing == oldAbs ? cost : MathLib.mulDivFloor(cost, m.closing, oldAbs);
+            int256 closedSigned = m.oldSize > 0 ? m.closing.toInt() : -m.closing.toInt();
+            m.realized = MathLib.mulDivFloor(closedSigned, t.price, WAD) - closedCost;
+            if (m.realized > 0) m.realized = _scaleProfit(m.realized);
+        }
+        // Impact is charged apart from the cost basis, so a fresh position shows no profit at the index.
+        int256 openedSigned = t.sizeDelta > 0 ? m.opening.toInt() : -m.opening.toInt();
+        m.newCost = cost - closedCost + MathLib.mulDivCeil(openedSigned, t.price, WAD);
+        _setPosition(state, pos, m.newSize, m.newCost);
+        if (m.opening != 0) {
+            pos.tier = _tierFor(t.marketId, state, t.price);
+            _checkOpenInterest(t.marketId, config, state, t.price);
+        }
+        _updateMask(account, t.marketId, m.newSize);
+
+        m.fees = q.takerFeeUsd + q.makerFeeUsd;
+        m.othersFeeCut = _creditFeeShares(m.fees);
+        int256 delta = m.realized - m.fundingOwed - m.borrowOwed.toInt() - (q.impactUsd + m.fees).toInt();
+        _settleWithPool(account, delta, m.othersFeeCut);
+
+        if (m.opening != 0) {
+            Health memory h = _health(account, t.accountId, t.marketId, t.price);
+            if (!h.pricesValid) revert PricesInvalid(t.accountId);
+            uint256 minCollateral = globalConfig.minCollateral;
+            if (account.collateral < minCollateral.toInt()) {
+                revert InsufficientCollateral(account.collateral, minCollateral);
+            }
+            _requireInitialMargin(h, account.reservedMargin);
+        }
+
+        result = FillResult(q.fillPrice, m.fees, q.impactUsd, m.realized);
+        emit PositionChanged(
+            t.accountId,
+            t.marketId,
+            t.sizeDelta,
+            t.price,
+            q.fillPrice,
+            m.newSize,
+            m.newCost,
+            m.realized,
+            m.fees,
+            q.impactUsd,
+            m.fundingOwed,
+            m.borrowOwed,
+            account.collateral
+        );
+    }
+
+    /// @dev Swaps a position's contribution to its market's aggregates for the new size and
+    /// cost at the current accumulators, and writes the position.
+    function _setPosition(MarketState storage state, Position storage pos, int256 newSize, int256 newCost) internal {
+        int256 oldSize = pos.size;
+        if (oldSize > 0) state.longSize -= uint256(oldSize).toUint128();
+        else if (oldSize < 0) state.shortSize -= uint256(-oldSize).toUint128();
+        if (newSize > 0) state.longSize += uint256(newSize).toUint128();
+        else if (newSize < 0) state.shortSize += uint256(-newSize).toUint128();
+        int128 cumFunding = state.cumFunding;
+        uint128 cumBorrow = state.cumBorrow;
+        state.costSum += newCost - pos.cost;
+        state.fundingSnapSum += newSize * cumFunding - oldSize * pos.fundingSnap;
+        state.borrowSnapSum = state.borrowSnapSum + MathLib.abs(newSize) * cumBorrow - MathLib.abs(oldSize) * pos.borrowSnap;
+        pos.size = newSize.toInt128();
+        pos.cost = newCost.toInt128();
+        pos.fundingSnap = cumFunding;
+        pos.borrowSnap = uint256(cumBorrow).toUint120();
+        if (newSize == 0) pos.tier = 0;
+    }
+
+    /// @dev Funding (signed; negative means the position receives) and borrowing a position owes
+    /// since its snapshots, both rounded against the position.
+    function _accruedOnPosition(Position storage pos, int256 cumFunding, uint256 cumBorrow)
+        internal
+        view
+        returns (int256 fundingOwed, uint256 borrowOwed)
+    {
+        int256 size = pos.size;
+        if (size == 0) return (0, 0);
+        fundingOwed = MathLib.mulDivCeil(size, (cumFunding - pos.fundingSnap).abs(), WAD);
+        if (cumFunding < pos.fundingSnap) fundingOwed = -MathLib.mulDivFloor(size, (pos.fundingSnap - cumFunding).abs(), WAD);
+        borrowOwed = MathLib.abs(size).mulDivUp(cumBorrow - pos.borrowSnap, WAD);
+    }
+
+    /// @dev Applies a change to an account's collateral whose counterparty is the pool, less the
+    /// fee shares already credited to the insurance fund and treasury. The pool receives only
+    /// what is collected; the rest becomes a debt it is owed.
+    function _settleWithPool(Account storage account, int256 delta, uint256 othersCut) internal {
+        int256 before = account.collateral;
+        int256 afterwards = before + delta;
+        int256 debtChange = (-afterwards).pos().toInt() - (-before).pos().toInt();
+        account.collateral = afterwards.toInt128();
+        totalCollateral += delta;
+        if (debtChange >= 0) totalDebt += uint256(debtChange);
+        else totalDebt -= uint256(-debtChange);
+        poolCash += -delta - othersCut.toInt() - debtChange;
+    }
+
+    /// @dev Credits the insurance and treasury shares of trading fees and returns their sum; the
+    /// LP share stays with the pool through `_settleWithPool`.
+    function _creditFeeShares(uint256 fees) internal returns (uint256 othersCut) {
+        if (fees == 0) return 0;
+        GlobalConfig storage g = globalConfig;
+        uint256 lpShare = fees.mulDivUp(g.lpFeeShare, WAD);
+        uint256 insuranceShare = fees.mulDivDown(g.insuranceFeeShare, WAD);
+        if (insuranceShare > fees - lpShare) insuranceShare = fees - lpShare;
+        insuranceFund += insuranceShare;
+        treasury += fees - lpShare - insuranceShare;
+        othersCut = fees - lpShare;
+    }
+
+    /// @dev Realized profit is scaled by min(1, cap / profit) while traders' net profit exceeds
+    /// the cap (maxPnlFactor times the pool's base value) or the pool value is not positive.
+    function _scaleProfit(int256 profit) internal view returns (int256) {
+        (int256 base, int256 tradersPnl) = _poolValuation(false);
+        int256 cap = base > 0 ? MathLib.mulDivFloor(base, globalConfig.maxPnlFactor, WAD) : int256(0);
+        if (tradersPnl <= cap) return profit;
+        if (cap <= 0) return 0;
+        return MathLib.mulDivFloor(profit, uint256(cap), uint256(tradersPnl));
+    }
+
+    /// @dev The part of a fill that increases the trader's own size must not leave |K| above
+    /// kMax * S, unless that part shrinks |K|.
+    function _checkSkewBound(MarketConfig storage config, int256 skewAfter, int256 skewBeforeOpening) internal view {
+        uint256 bound = uint256(config.kMax).mulDivDown(config.skewScale, WAD);
+        uint256 skewAbs = MathLib.abs(skewAfter);
+        if (skewAbs > bound && skewAbs > MathLib.abs(skewBeforeOpening)) revert SkewBoundExceeded(skewAbs, bound);
+    }
+
+    function _checkOpenInterest(uint8 marketId, MarketConfig storage config, MarketState storage state, uint256 price)
+        internal
+        view
+    {
+        uint256 cap = config.maxOpenInterestUsd;
+        uint256 longUsd = uint256(state.longSize).mulDivUp(price, WAD);
+        uint256 shortUsd = uint256(state.shortSize).mulDivUp(price, WAD);
+        if (longUsd > cap) revert OpenInterestCapExceeded(marketId, longUsd, cap);
+        if (shortUsd > cap) revert OpenInterestCapExceeded(marketId, shortUsd, cap);
+        uint256 reserved;
+        for (uint8 i; i < marketCount; ++i) {
+            MarketState storage s = i == marketId ? state : _marketStates[i];
+            uint256 p = i == marketId ? price : s.lastPrice;
+            reserved += MathLib.max(s.longSize, s.shortSize).mulDivUp(p, WAD);
+        }
+        (int256 base,) = _poolValuation(false);
+        uint256 allowed = base > 0 ? uint256(base).mulDivDown(globalConfig.reserveFactor, WAD) : 0;
+        if (reserved > allowed) revert ReserveExceeded(reserved, allowed);
+    }
+
+    /// @dev The tier of a position is the one its market's total open interest falls in after
+    /// the fill; the last tier applies beyond every threshold.
+    function _tierFor(uint8 marketId, MarketState storage state, uint256 price) internal view returns (uint8) {
+        uint256 oiUsd = (uint256(state.longSize) + state.shortSize).mulDivUp(price, WAD);
+        MarginTier[] storage tiers = _marginTiers[marketId];
+        uint256 last = tiers.length - 1;
+        for (uint256 i; i < last; ++i) {
+            if (oiUsd <= tiers[i].maxOpenInterestUsd) return uint8(i);
+        }
+        return uint8(last);
+    }
+
+    function _updateMask(Account storage account, uint8 marketId, int256 newSize) internal {
+        uint64 bit = uint64(1) << marketId;
+        uint64 mask = account.marketMask;
+        if (newSize == 0) {
+            account.marketMask = mask & ~bit;
+        } else if (mask & bit == 0) {
+            mask |= bit;
+            uint256 count = _popCount(mask);
+            if (count > MAX_POSITIONS) revert TooManyPositions(count);
+            account.marketMask = mask;
+        }
+    }
+
+    /* ------------------------------------------------------------------ */
+    /*                     INTERNAL: MARGIN AND HEALTH                     */
+    /* ------------------------------------------------------------------ */
+
+    /// @dev Values every position at its market's price: the latest valid one, or the last valid
+    /// one moved against the account by gapBuffer. `overrideMarket` is valued at `overridePrice`
+    /// (a fill's own price; its accumulators are already accrued in storage).
+    function _health(Account storage account, uint40 accountId, uint256 overrideMarket, uint256 overridePrice)
+        internal
+        view
+        returns (Health memory h)
+    {
+        h.equity = account.collateral;
+        h.pricesValid = true;
+        uint64 mask = account.marketMask;
+        for (uint8 marketId; mask != 0; ++marketId) {
+            if (mask & 1 == 1) {
+                Position storage pos = _positions[accountId][marketId];
+                MarketConfig storage config = _marketConfigs[marketId];
+                MarketState memory state = _marketStates[marketId];
+                uint256 price;
+                if (marketId == overrideMarket) {
+                    price = overridePrice;
+                } else {
+                    (uint256 latest, ChainlinkLib.Status status) = _latestPrice(config, state);
+                    _accrueInMemory(config, state, latest);
+                    bool valid = status == ChainlinkLib.Status.Valid && !config.closed;
+                    price = valid ? latest : _movedAgainst(latest, config.gapBuffer, pos.size);
+                    if (!valid) h.pricesValid = false;
+                }
+                (int256 fundingOwed, uint256 borrowOwed) =
+                    _accruedOnPosition(pos, state.cumFunding, state.cumBorrow);
+                int256 pnl = MathLib.mulDivFloor(pos.size, price, WAD) - pos.cost - fundingOwed - borrowOwed.toInt();
+                h.equity += pnl;
+                h.positivePnl += pnl.pos();
+                uint256 notional = MathLib.abs(pos.size).mulDivUp(price, WAD);
+                MarginTier storage tier = _marginTiers[marketId][pos.tier];
+                h.initialMargin += notional.mulDivUp(tier.imr, WAD);
+                h.maintenanceMargin += notional.mulDivUp(tier.mmr, WAD);
+                ++h.positionCount;
+            }
+            mask >>= 1;
+        }
+        if (h.positionCount != 0) h.maintenanceMargin += globalConfig.keeperRewardFloor;
+    }
+
+    /// @dev E - positive PnL >= IM + reservations: unrealized profit never backs new risk.
+    function _requireInitialMargin(Health memory h, uint256 reserved) internal pure {
+        int256 equityWithoutProfit = h.equity - h.positivePnl.toInt();
+        uint256 required = h.initialMargin + reserved;
+        if (equityWithoutProfit < required.toInt()) revert InsufficientMargin(equityWithoutProfit, required);
+    }
+
+    /// @dev E < MM; an account with no position but a debt is liquidatable too (its debt is
+    /// then covered by the insurance fund, then the pool).
+    function _isLiquidatable(Account storage account, Health memory h) internal view returns (bool) {
+        if (account.owner == address(0)) return false;
+        return h.equity < h.maintenanceMargin.toInt();
+    }
+
+    function _movedAgainst(uint256 price, uint256 gapBuffer, int256 size) internal pure returns (uint256) {
+        return size > 0 ? price.mulDivDown(WAD - gapBuffer, WAD) : price.mulDivUp(WAD + gapBuffer, WAD);
+    }
+
+    /* ------------------------------------------------------------------ */
+    /*                   INTERNAL: PRICES AND ACCRUAL                      */
+    /* ------------------------------------------------------------------ */
+
+    /// @dev The latest round's price when valid; otherwise the latest positive in-bounds answer
+    /// if there is one, else the last valid price stored.
+    function _latestPrice(MarketConfig storage config, MarketState memory state)
+        internal
+        view
+        returns (uint256 price, ChainlinkLib.Status status)
+    {
+        ChainlinkLib.Round memory round;
+        (round, status) = ChainlinkLib.latest(config.feed, sequencer);
+        bool usable = status == ChainlinkLib.Status.Valid || status == ChainlinkLib.Status.Stale
+            || status == ChainlinkLib.Status.SequencerDown || status == ChainlinkLib.Status.SequencerGrace;
+        price = usable && round.price != 0 && ChainlinkLib.priceStatus(config.feed, round) == ChainlinkLib.Status.Valid
+            ? round.price
+            : state.lastPrice;
+    }
+
+    function _rates(MarketConfig storage config, MarketState memory state, uint256 price)
+        internal
+        view
+        returns (int256 fundingRate, uint256 borrowRate)
+    {
+        int256 skew = uint256(state.longSize).toInt() - uint256(state.shortSize).toInt();
+        (fundingRate,) = FundingLib.fundingRate(skew, config.skewScale, config.interestRate, config.fundingCap);
+        uint256 oiUsd = (uint256(state.longSize) + state.shortSize).mulDivUp(price, WAD);
+        uint256 utilization = oiUsd.mulDivUp(WAD, 2 * uint256(config.maxOpenInterestUsd));
+        borrowRate = FundingLib.borrowRate(
+            utilization, config.borrowFloor, config.borrowKink, config.borrowKinkRate, config.borrowMaxRate
+        );
+    }
+
+    /// @dev Advances the accumulators of `state` to now at `price`, in memory.
+    function _accrueInMemory(MarketConfig storage config, MarketState memory state, uint256 price) internal view {
+        uint256 dt = block.timestamp - state.lastAccrual;
+        if (dt == 0) return;
+        int256 skew = uint256(state.longSize).toInt() - uint256(state.shortSize).toInt();
+        (int256 rate, int256 premium) =
+            FundingLib.fundingRate(skew, config.skewScale, config.interestRate, config.fundingCap);
+        (, uint256 borrowRate) = _rates(config, state, price);
+        uint256 interval = config.fundingInterval;
+        state.cumFunding = (state.cumFunding + FundingLib.fundingPerUnit(rate, price, dt, interval)).toInt128();
+        state.cumBorrow = (state.cumBorrow + FundingLib.borrowPerUnit(borrowRate, price, dt)).toUint128();
+        state.cumRate = (state.cumRate + MathLib.mulDivFloor(rate, dt, interval)).toInt128();
+        state.cumPremium = (state.cumPremium + MathLib.mulDivFloor(premium, dt, interval)).toInt128();
+        state.lastAccrual = uint64(block.timestamp);
+    }
+
+    /// @dev Accrues a market in storage at the latest round's price and records it as the last
+    /// valid price when it is valid.
+    function _accrue(uint8 marketId, MarketConfig storage config)
+        internal
+        returns (uint256 price, ChainlinkLib.Status status)
+    {
+        MarketState storage stored = _marketStates[marketId];
+        MarketState memory state = stored;
+        (price, status) = _latestPrice(config, state);
+        if (status == ChainlinkLib.Status.Valid) stored.lastPrice = price.toUint128();
+        if (block.timestamp == state.lastAccrual) return (price, status);
+        _accrueInMemory(config, state, price);
+        stored.cumFunding = state.cumFunding;
+        stored.cumBorrow = state.cumBorrow;
+        stored.cumRate = state.cumRate;
+        stored.cumPremium = state.cumPremium;
+        stored.lastAccrual = state.lastAccrual;
+        emit MarketAccrued(marketId, state.cumFunding, state.cumBorrow, price, state.cumRate);
+    }
+
+    /// @dev Base value = cash + debts + funding and borrowing owed by traders; traders' PnL =
+    /// sum of size * price - cost. Both from per-market aggregates at the last valid prices.
+    function _poolValuation(bool accrueToNow) internal view returns (int256 baseValue, int256 tradersPnl) {
+        baseValue = poolCash + totalDebt.toInt();
+        for (uint8 i; i < marketCount; ++i) {
+            MarketState memory state = _marketStates[i];
+            if (accrueToNow) _accrueInMemory(_marketConfigs[i], state, state.lastPrice);
+            int256 skew = uint256(state.longSize).toInt() - uint256(state.shortSize).toInt();
+            baseValue += (skew * state.cumFunding - state.fundingSnapSum) / int256(WAD);
+            baseValue += (((uint256(state.longSize) + state.shortSize) * state.cumBorrow - state.borrowSnapSum) / WAD).toInt();
+            tradersPnl += MathLib.mulDivCeil(skew, state.lastPrice, WAD) - state.costSum;
+        }
+    }
+
+    /* ------------------------------------------------------------------ */
+    /*                          INTERNAL: HELPERS                          */
+    /* ------------------------------------------------------------------ */
+
+    function _creditDeposit(address owner, uint16 subaccount, uint256 amount) internal returns (uint40 accountId) {
+        if (amount == 0) revert ZeroAmount();
+        accountId = accountIdOf[owner][subaccount];
+        if (accountId == 0) {
+            accountId = ++accountCount;
+            accountIdOf[owner][subaccount] = accountId;
+            Account storage created = _accounts[accountId];
+            created.owner = owner;
+            created.subaccount = subaccount;
+            emit AccountCreated(accountId, owner, subaccount);
+        }
+        Account storage account = _accounts[accountId];
+        uint256 amountWad = amount.toWad(tokenDecimals);
+        int256 debtBefore = (-int256(account.collateral)).pos().toInt();
+        // A deposit first repays a debt to the pool: that part becomes pool cash.
+        _settleWithPool(account, amountWad.toInt(), 0);
+        poolCash += amountWad.toInt() - debtBefore + (-int256(account.collateral)).pos().toInt();
+        if (debtBefore != 0) emit DebtRepaid(accountId, MathLib.min(uint256(debtBefore), amountWad));
+        emit CollateralDeposited(accountId, msg.sender, amountWad, account.collateral);
+    }
+
+    function _release(Account storage account, uint40 accountId, uint256 amount) internal {
+        uint256 reserved = account.reservedMargin;
+        if (amount > reserved) revert ReservationTooLarge(amount, reserved);
+        account.reservedMargin = uint128(reserved - amount);
+        emit MarginReleased(accountId, amount, reserved - amount);
+    }
+
+    function _requireAccount(address owner, uint16 subaccount) internal view returns (uint40 accountId) {
+        accountId = accountIdOf[owner][subaccount];
+        if (accountId == 0) revert UnknownAccount(uint256(uint160(owner)) << 16 | subaccount);
+    }
+
+    function _requireMarket(uint8 marketId) internal view {
+        if (marketId >= marketCount) revert UnknownMarket(marketId);
+    }
+
+    function _onlyOrderBook() internal view {
+        if (msg.sender != orderBook) revert NotOrderBook(msg.sender);
+    }
+
+    function _popCount(uint64 x) internal pure returns (uint256 count) {
+        for (; x != 0; x &= x - 1) ++count;
+    }
+
+}

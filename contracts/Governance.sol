@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {MathLib} from "./libraries/MathLib.sol";
+import {ChainlinkLib} from "./libraries/ChainlinkLib.sol";
+import {Vault} from "./Vault.sol";
+import {EngineBase} from "./EngineBase.sol";
+
+/// @title Governance
+/// @notice Roles, the guardian's pause and the parameter setters of the clearing engine, each
+/// bounded by hard limits no role can cross (SPEC sections 2 and 3). The engine delegatecalls
+/// this module, so it runs on the engine's storage; called directly it holds no roles and
+/// every setter reverts.
+contract Governance is EngineBase {
+    using MathLib for uint256;
+    using SafeCast for uint256;
+
+    /// @param vault_ the engine's collateral vault
+    constructor(Vault vault_) EngineBase(vault_) {}
+
+
+    /// @notice Wires the order book and the liquidity pool, once.
+    /// @param orderBook_ the only contract that can fill, reserve and release margin
+    /// @param liquidityPool_ the only contract that can move pool cash in and out
+    function setModules(address orderBook_, address liquidityPool_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (orderBook != address(0)) revert ModulesAlreadySet();
+        orderBook = orderBook_;
+        liquidityPool = liquidityPool_;
+        emit ModulesSet(orderBook_, liquidityPool_);
+    }
+
+    /// @notice Lists a new market.
+    /// @param config the market's parameters, within the hard bounds
+    /// @param tiers margin tiers in increasing open-interest order, 1 to 4 of them
+    /// @return marketId the new market's id
+    function listMarket(MarketConfig calldata config, MarginTier[] calldata tiers)
+        external
+        onlyRole(RISK_ROLE)
+        returns (uint8 marketId)
+    {
+        if (marketCount >= MAX_MARKETS) revert TooManyMarkets(marketCount);
+        marketId = marketCount++;
+        _checkMarketConfig(config);
+        _marketConfigs[marketId] = config;
+        _setTiers(marketId, tiers, config);
+        MarketState storage state = _marketStates[marketId];
+        state.lastAccrual = uint64(block.timestamp);
+        state.lastSettlement = uint64(block.timestamp);
+        (ChainlinkLib.Round memory round, ChainlinkLib.Status status) = ChainlinkLib.latest(config.feed, sequencer);
+        if (status != ChainlinkLib.Status.Valid) revert InvalidPrice(marketId, status);
+        state.lastPrice = round.price.toUint128();
+        emit MarketListed(marketId, config, tiers);
+    }
+
+    /// @notice Replaces a market's parameters (funding is accrued first under the old ones).
+    /// @param marketId the market
+    /// @param config the new parameters, within the hard bounds and consistent with the margin tiers
+    function setMarketConfig(uint8 marketId, MarketConfig calldata config) external onlyRole(RISK_ROLE) {
+        _requireMarket(marketId);
+        _checkMarketConfig(config);
+        _accrue(marketId, _marketConfigs[marketId]);
+        _marketConfigs[marketId] = config;
+        MarginTier[] storage tiers = _marginTiers[marketId];
+        for (uint256 i; i < tiers.length; ++i) {
+            _checkTier(tiers[i], config);
+        }
+        emit MarketConfigUpdated(marketId, config);
+    }
+
+    /// @notice Replaces a market's margin tiers; open positions keep the tier index they were fixed at.
+    /// @param marketId the market
+    /// @param tiers 1 to 4 tiers in increasing open-interest order
+    function setMarginTiers(uint8 marketId, MarginTier[] calldata tiers) external onlyRole(RISK_ROLE) {
+        _requireMarket(marketId);
+        if (tiers.length < _marginTiers[marketId].length) {
+            revert ParameterOutOfBounds("tiers.length", tiers.length, _marginTiers[marketId].length);
+        }
+        _setTiers(marketId, tiers, _marketConfigs[marketId]);
+        emit MarginTiersUpdated(marketId, tiers);
+    }
+
+    /// @notice Replaces the protocol-wide parameters.
+    /// @param config the new parameters, within the hard bounds
+    function setGlobalConfig(GlobalConfig calldata config) external onlyRole(RISK_ROLE) {
+        _setGlobalConfig(config);
+    }
+
+    /// @notice Sets the L2 sequencer-uptime feed (address zero on an L1).
+    /// @param feed the uptime feed
+    /// @param gracePeriod seconds after the sequencer comes back during which prices are not trusted
+    function setSequencer(address feed, uint32 gracePeriod) external onlyRole(RISK_ROLE) {
+        if (gracePeriod > 1 days) revert ParameterOutOfBounds("gracePeriod", gracePeriod, 1 days);
+        sequencer = ChainlinkLib.Sequencer(feed, gracePeriod);
+        emit SequencerUpdated(feed, gracePeriod);
+    }
+
+    /// @notice Pauses or resumes opening and increasing positions. Closing, withdrawing and
+    /// liquidating are never paused.
+    /// @param paused the new state
+    function setOpeningPaused(bool paused) external onlyRole(GUARDIAN_ROLE) {
+        openingPaused = paused;
+        emit OpeningPausedSet(paused);
+    }
+
+    /// @notice Sends treasury fees out.
+    /// @param to recipient
+    /// @param amount token units
+    function withdrawTreasury(address to, uint256 amount) external onlyRole(DEFAULT_ADMIN_ROLE) nonReentrant {
+        uint256 amountWad = amount.toWad(tokenDecimals);
+        if (amountWad > treasury) revert InsufficientFund(amountWad, treasury);
+        treasury -= amountWad;
+        emit TreasuryWithdrawn(to, amountWad);
+        vault.push(to, amount);
+    }
+
+    /* ------------------------------------------------------------------ */
+    /*                     INTERNAL: PARAMETER BOUNDS                      */
+    /* ------------------------------------------------------------------ */
+
+    function _checkMarketConfig(MarketConfig calldata c) internal pure {
+        _bound("kMax", c.kMax, 1, MAX_KMAX);
+        _bound("takerFee", c.takerFee, 0, MAX_TRADE_FEE);
+        _bound("makerFee", c.makerFee, 0, c.takerFee);
+        _bound("liquidationFee", c.liquidationFee, 0, MAX_LIQUIDATION_FEE);
+        _bound("gapBuffer", c.gapBuffer, 0, MAX_GAP_BUFFER);
+        _bound("deviation", c.deviation, 0, MAX_DEVIATION);
+        _bound("skewScale", c.skewScale, 1, type(uint128).max);
+        _bound("maxOpenInterestUsd", c.maxOpenInterestUsd, 1, type(uint128).max);
+        _bound("fundingInterval", c.fundingInterval, MIN_FUNDING_INTERVAL, MAX_FUNDING_INTERVAL);
+        _bound("fundingCap", c.fundingCap, 0, MAX_FUNDING_CAP);
+        _bound("interestRate", MathLib.abs(c.interestRate), 0, c.fundingCap);
+        _bound("borrowKink", c.borrowKink, 1, WAD - 1);
+        _bound("borrowMaxRate", c.borrowMaxRate, 0, MAX_BORROW_RATE);
+        _bound("borrowKinkRate", c.borrowKinkRate, c.borrowFloor, c.borrowMaxRate);
+        _bound("heartbeat", c.feed.heartbeat, MIN_HEARTBEAT, MAX_HEARTBEAT);
+        _bound("feed.decimals", c.feed.decimals, 0, 18);
+        _bound("feed.minPrice", c.feed.minPrice, 1, c.feed.maxPrice);
+        if (c.feed.aggregator == address(0)) revert ParameterOutOfBounds("feed.aggregator", 0, 1);
+    }
+
+    function _setTiers(uint8 marketId, MarginTier[] calldata tiers, MarketConfig memory config) internal {
+        _bound("tiers.length", tiers.length, 1, MAX_TIERS);
+        MarginTier[] storage stored = _marginTiers[marketId];
+        while (stored.length != 0) stored.pop();
+        for (uint256 i; i < tiers.length; ++i) {
+            _checkTier(tiers[i], config);
+            if (i != 0) {
+                _bound("tier.maxOpenInterestUsd", tiers[i].maxOpenInterestUsd, tiers[i - 1].maxOpenInterestUsd + 1, type(uint128).max);
+                _bound("tier.imr", tiers[i].imr, tiers[i - 1].imr, WAD);
+                _bound("tier.mmr", tiers[i].mmr, tiers[i - 1].mmr, WAD);
+            }
+            stored.push(tiers[i]);
+        }
+    }
+
+    /// @dev mmr >= liquidationFee + 2 * deviation + gapBuffer + kMax (SPEC section 3), and
+    /// mmr < imr <= 1.
+    function _checkTier(MarginTier memory tier, MarketConfig memory c) internal pure {
+        uint256 floor = uint256(c.liquidationFee) + 2 * uint256(c.deviation) + c.gapBuffer + c.kMax;
+        if (tier.mmr < floor) revert MaintenanceBelowBound(tier.mmr, floor);
+        _bound("tier.imr", tier.imr, MathLib.max(MIN_IMR, uint256(tier.mmr) + 1), WAD);
+    }
+
+    function _setGlobalConfig(GlobalConfig memory g) internal {
+        _bound("keeperRewardCap", g.keeperRewardCap, 0, MAX_KEEPER_REWARD);
+        _bound("keeperRewardFloor", g.keeperRewardFloor, 0, g.keeperRewardCap);
+        _bound("minCollateral", g.minCollateral, 0, MAX_MIN_COLLATERAL);
+        _bound("keeperRewardShare", g.keeperRewardShare, 0, WAD);
+        _bound("maxPnlFactor", g.maxPnlFactor, MIN_PNL_FACTOR, WAD);
+        _bound("lossHaircut", g.lossHaircut, 0, WAD);
+        _bound("reserveFactor", g.reserveFactor, 1, WAD);
+        _bound("lpFeeShare", g.lpFeeShare, 0, WAD);
+        _bound("insuranceFeeShare", g.insuranceFeeShare, 0, WAD - g.lpFeeShare);
+        globalConfig = g;
+        emit GlobalConfigUpdated(g);
+    }
+
+    function _bound(string memory name, uint256 value, uint256 lo, uint256 hi) internal pure {
+        if (value < lo) revert ParameterOutOfBounds(name, value, lo);
+        if (value > hi) revert ParameterOutOfBounds(name, value, hi);
+    }
+}

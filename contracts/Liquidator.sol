@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {MathLib} from "./libraries/MathLib.sol";
+import {ChainlinkLib} from "./libraries/ChainlinkLib.sol";
+import {Vault} from "./Vault.sol";
+import {EngineBase} from "./EngineBase.sol";
+import {IOrderBook} from "./interfaces/IOrderBook.sol";
+
+/// @title Liquidator
+/// @notice Permissionless liquidation, the keeper reward, the insurance fund and bad debt
+/// (SPEC section 7). The engine delegatecalls this module, so it runs on the engine's storage.
+contract Liquidator is EngineBase {
+    using MathLib for uint256;
+    using MathLib for int256;
+    using SafeCast for uint256;
+    using SafeCast for int256;
+
+    /// @param vault_ the engine's collateral vault
+    constructor(Vault vault_) EngineBase(vault_) {}
+
+
+    /// @notice Liquidates an account whose equity is below its maintenance requirement, at the
+    /// latest prices. Positions in markets with a valid price close through the skew curve
+    /// (impact capped at kMax); the others pass to the pool at their last valid price moved
+    /// against the account. Pending orders are cancelled; their fees go to the caller.
+    /// @param accountId the account
+    function liquidate(uint40 accountId) external nonReentrant {
+        _liquidate(accountId, msg.sender);
+    }
+
+    /// @notice Liquidates every liquidatable account of a list, skipping healthy accounts and any
+    /// whose liquidation fails, without reverting.
+    /// @param accountIds the accounts
+    /// @return liquidated how many were liquidated
+    function liquidateBatch(uint40[] calldata accountIds) external nonReentrant returns (uint256 liquidated) {
+        for (uint256 i; i < accountIds.length; ++i) {
+            try this.liquidateFor(accountIds[i], msg.sender) {
+                ++liquidated;
+            } catch {}
+        }
+    }
+
+    /// @notice Self-call used by `liquidateBatch` so one failing account cannot revert the batch.
+    /// @param accountId the account
+    /// @param liquidator who earns the reward
+    function liquidateFor(uint40 accountId, address liquidator) external {
+        if (msg.sender != address(this)) revert NotSelf(msg.sender);
+        _liquidate(accountId, liquidator);
+    }
+
+    /* ------------------------------------------------------------------ */
+    /*                        INTERNAL: LIQUIDATION                        */
+    /* ------------------------------------------------------------------ */
+
+    function _liquidate(uint40 accountId, address liquidator) internal {
+        Account storage account = _accounts[accountId];
+        Health memory h = _health(account, accountId, type(uint256).max, 0);
+        if (!_isLiquidatable(account, h)) revert NotLiquidatable(h.equity, h.maintenanceMargin);
+        if (account.reservedMargin != 0) IOrderBook(orderBook).cancelAccountOrders(accountId, liquidator);
+
+        uint256 notional;
+        uint256 fee;
+        uint64 mask = account.marketMask;
+        for (uint8 marketId; mask != 0; ++marketId) {
+            if (mask & 1 == 1) {
+                (uint256 closedNotional, uint256 closeFee) = _closeForLiquidation(accountId, account, marketId);
+                notional += closedNotional;
+                fee += closeFee;
+            }
+            mask >>= 1;
+        }
+
+        // The fee comes only from positive equity; the account pays at least the keeper's reward
+        // when it can, so self-liquidation never earns more than it costs.
+        GlobalConfig memory g = globalConfig;
+        uint256 reward = MathLib.min(MathLib.max(fee.mulDivDown(g.keeperRewardShare, WAD), g.keeperRewardFloor), g.keeperRewardCap);
+        fee = MathLib.max(fee, reward);
+        int256 collateral = account.collateral;
+        uint256 feeTaken = MathLib.min(fee, collateral.pos());
+        uint256 rewardFromAccount = MathLib.min(reward, feeTaken);
+        uint256 rewardFromInsurance = MathLib.min(reward - rewardFromAccount, insuranceFund + feeTaken - rewardFromAccount);
+        insuranceFund = insuranceFund + feeTaken - rewardFromAccount - rewardFromInsurance;
+        keeperCredits[liquidator] += rewardFromAccount + rewardFromInsurance;
+        collateral -= feeTaken.toInt();
+        totalCollateral -= feeTaken.toInt();
+
+        if (collateral < 0) {
+            uint256 shortfall = uint256(-collateral);
+            uint256 fromInsurance = MathLib.min(shortfall, insuranceFund);
+            insuranceFund -= fromInsurance;
+            poolCash += fromInsurance.toInt();
+            totalDebt -= shortfall;
+            totalCollateral += collateral.abs().toInt();
+            collateral = 0;
+            emit BadDebt(accountId, shortfall, fromInsurance, shortfall - fromInsurance);
+        }
+        account.collateral = collateral.toInt128();
+        emit Liquidated(accountId, liquidator, notional, feeTaken, rewardFromAccount + rewardFromInsurance, rewardFromInsurance, collateral);
+    }
+
+    /// @dev Closes one position of a liquidated account and returns its notional and its
+    /// liquidation fee.
+    function _closeForLiquidation(uint40 accountId, Account storage account, uint8 marketId)
+        internal
+        returns (uint256 notional, uint256 fee)
+    {
+        MarketConfig storage config = _marketConfigs[marketId];
+        MarketState memory state = _marketStates[marketId];
+        int256 size = _positions[accountId][marketId].size;
+        (uint256 latest, ChainlinkLib.Status status) = _latestPrice(config, state);
+        bool valid = status == ChainlinkLib.Status.Valid && !config.closed;
+        uint256 price = valid ? latest : _movedAgainst(latest, config.gapBuffer, size);
+        _trade(
+            Trade({
+                accountId: accountId,
+                marketId: marketId,
+                sizeDelta: -size,
+                price: price,
+                acceptablePrice: size > 0 ? 0 : type(uint256).max,
+                reduceOnly: true,
+                passToPool: !valid
+            }),
+            account
+        );
+        notional = MathLib.abs(size).mulDivUp(price, WAD);
+        fee = notional.mulDivUp(config.liquidationFee, WAD);
+    }
+
+}
