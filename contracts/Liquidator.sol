@@ -58,7 +58,9 @@ contract Liquidator is EngineBase {
         Account storage account = _accounts[accountId];
         Health memory h = _health(account, accountId, type(uint256).max, 0);
         if (!_isLiquidatable(account, h)) revert NotLiquidatable(h.equity, h.maintenanceMargin);
-        if (account.reservedMargin != 0) IOrderBook(orderBook).cancelAccountOrders(accountId, liquidator);
+        // Pending orders go with the account's solvency: cancel them, their fees to the liquidator.
+        if (orderBook != address(0)) IOrderBook(orderBook).cancelAccountOrders(accountId, liquidator);
+        account.reservedMargin = 0;
 
         uint256 notional;
         uint256 fee;

@@ -1,0 +1,640 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {MathLib} from "./libraries/MathLib.sol";
+import {ChainlinkLib} from "./libraries/ChainlinkLib.sol";
+import {EngineBase} from "./EngineBase.sol";
+import {ClearingEngine} from "./ClearingEngine.sol";
+import {IOrderBook} from "./interfaces/IOrderBook.sol";
+
+/// @title OrderBook
+/// @notice Two-step, keeper-executed orders (SPEC section 6). Every fill happens at an oracle
+/// round observed after the trader committed, in the order traders committed, and once the fill
+/// round exists nobody can back out, reorder or choose when to take it: market orders (and
+/// triggered limit, stop-market and take-profit orders) join a per-market first-in-first-out
+/// queue; only the head executes, at the first round whose `startedAt` is strictly after the
+/// order's creation, proved by the executor. Every execution ends in a fill or a cancel; only a
+/// wrong proof reverts. Execution fees, trigger rewards and refunds are pull credits in the
+/// native token.
+contract OrderBook is IOrderBook, ReentrancyGuard {
+    using MathLib for uint256;
+    using SafeCast for uint256;
+    using SafeCast for int256;
+
+    /* ------------------------------------------------------------------ */
+    /*                          CONSTANTS, TYPES                           */
+    /* ------------------------------------------------------------------ */
+
+    uint256 public constant MAX_PENDING_ORDERS = 8;
+    /// @notice An order whose feed shows no round at all after its creation expires after this.
+    uint256 public constant NO_ROUND_EXPIRY = 24 hours;
+    uint256 internal constant WAD = 1e18;
+    /// @dev Reservations are stored in USDC units (1e-6 USD) and rounded up.
+    uint256 internal constant RESERVATION_UNIT = 1e12;
+    /// @dev Execution fees are stored in gwei.
+    uint256 internal constant FEE_UNIT = 1 gwei;
+    uint256 internal constant QUEUED_FLAG = 1 << 72;
+    uint256 internal constant MAX_HOLES_SKIPPED = 32;
+
+    enum OrderType {
+        Market,
+        Limit, // buys at or below / sells at or above the trigger
+        StopMarket, // buys at or above / sells at or below the trigger
+        TakeProfit // a reduce-only limit
+    }
+
+    enum CancelReason {
+        None,
+        Expired,
+        InvalidRound, // the fill round's answer is not positive or out of bounds, or the sequencer is down
+        LatestPriceInvalid, // a late execution needs the latest round, which is not valid
+        Rejected, // the engine refused the fill for a rule the trader does not control (caps, pause, prices)
+        RejectedWithPenalty, // the engine refused the fill for slippage, reduce-only or margin
+        Liquidated,
+        Owner
+    }
+
+    /// @dev Two slots.
+    /// Slot 0: accountId 40 | marketId 8 | flags 8 | createdAt 32 | anchorRoundId 80 | fee (gwei) 40 | reservation (1e-6 USD) 48.
+    /// Slot 1: sizeDelta 96 | acceptablePrice 80 | triggerPrice 80.
+    /// flags: bits 0-1 type, bit 2 reduce-only, bits 5-7 the order's index in its account's table.
+    struct Order {
+        uint40 accountId;
+        uint8 marketId;
+        uint8 flags;
+        uint32 createdAt;
+        uint80 anchorRoundId; // latest round at creation (or at the trigger)
+        uint40 executionFeeGwei;
+        uint48 reservation;
+        int96 sizeDelta;
+        uint80 acceptablePrice;
+        uint80 triggerPrice;
+    }
+
+    struct Queue {
+        uint64 head;
+        uint64 tail;
+    }
+
+    /// @notice Order-book parameters, set by the engine's risk role within hard bounds.
+    struct OrderConfig {
+        uint32 maxOrderAge; // a first round starting later than createdAt + this expires the order
+        uint32 lateDelay; // after fillRound.updatedAt + this, the worse of that round and the latest fills
+        uint64 marginBuffer; // reservations are priced at index * (1 + buffer)
+        uint64 penaltyRate; // of notional, for cancels the trader could have caused
+        uint64 triggerRewardShare; // of the execution fee, to whoever triggers a conditional order
+        uint64 expiryRewardShare; // of the execution fee, to whoever pops an expired order
+    }
+
+    /// @notice Per-market order bounds.
+    struct MarketOrderConfig {
+        uint96 minExecutionFee; // wei, covers a keeper's gas
+        uint128 minNotionalUsd; // WAD
+        uint96 maxSize; // base units (WAD)
+    }
+
+    struct CreateOrderParams {
+        uint16 subaccount;
+        uint8 marketId;
+        OrderType orderType;
+        bool reduceOnly;
+        int256 sizeDelta;
+        uint256 triggerPrice; // 0 for market orders
+        uint256 acceptablePrice; // worst average fill price: a buy's maximum, a sell's minimum
+    }
+
+    /* ------------------------------------------------------------------ */
+    /*                           ERRORS, EVENTS                            */
+    /* ------------------------------------------------------------------ */
+
+    error NotEngine(address caller);
+    error NotRiskRole(address caller);
+    error UnknownAccount(address owner, uint16 subaccount);
+    error UnknownMarket(uint8 marketId);
+    error UnknownOrder(uint256 orderKey);
+    error NotOrderOwner(uint256 orderKey, address caller);
+    error ZeroSize();
+    error SizeTooLarge(uint256 size, uint256 maxSize);
+    error NotionalTooSmall(uint256 notionalUsd, uint256 minNotionalUsd);
+    error ExecutionFeeTooLow(uint256 fee, uint256 minFee);
+    error ExecutionFeeNotWholeGwei(uint256 fee);
+    error TooManyPendingOrders(uint40 accountId, uint256 max);
+    error InvalidTriggerPrice(OrderType orderType, uint256 triggerPrice);
+    error TakeProfitMustReduce();
+    error PriceUnavailable(uint8 marketId, ChainlinkLib.Status status);
+    error QueueEmpty(uint8 marketId);
+    error OrderQueued(uint256 orderKey);
+    error TriggerRoundTooOld(uint256 startedAt, uint256 createdAt);
+    error TriggerNotMet(uint256 price, uint256 triggerPrice);
+    error NothingToClaim();
+    error NativeTransferFailed(address to, uint256 amount);
+    error ParameterOutOfBounds(string name, uint256 value, uint256 bound);
+
+    event OrderCreated(
+        uint256 indexed orderKey,
+        uint40 indexed accountId,
+        uint8 indexed marketId,
+        OrderType orderType,
+        bool reduceOnly,
+        int256 sizeDelta,
+        uint256 triggerPrice,
+        uint256 acceptablePrice,
+        uint256 executionFee,
+        uint256 reservation,
+        uint80 anchorRoundId
+    );
+    event OrderTriggered(
+        uint256 indexed conditionalKey, uint256 indexed orderKey, address indexed triggerer, uint80 roundId, uint256 price
+    );
+    event OrderExecuted(
+        uint256 indexed orderKey,
+        uint40 indexed accountId,
+        address indexed executor,
+        uint80 fillRoundId,
+        uint256 price,
+        uint256 fillPrice,
+        uint256 feeUsd
+    );
+    event OrderCancelled(
+        uint256 indexed orderKey, uint40 indexed accountId, CancelReason reason, bytes engineError, uint256 penalty
+    );
+    event NativeCredited(address indexed to, uint256 amount);
+    event NativeClaimed(address indexed by, address to, uint256 amount);
+    event OrderConfigSet(OrderConfig config);
+    event MarketOrderConfigSet(uint8 indexed marketId, MarketOrderConfig config);
+
+    /* ------------------------------------------------------------------ */
+    /*                               STORAGE                               */
+    /* ------------------------------------------------------------------ */
+
+    ClearingEngine public immutable engine;
+    OrderConfig public orderConfig;
+    mapping(uint8 => MarketOrderConfig) public marketOrderConfig;
+
+    mapping(uint8 => Queue) public queues;
+    mapping(uint8 => mapping(uint64 => Order)) internal _queued;
+    mapping(uint64 => Order) internal _conditional;
+    uint64 public conditionalCount;
+
+    /// @dev Each account's pending orders: an occupancy mask and up to 8 order keys.
+    mapping(uint40 => uint8) public pendingMask;
+    mapping(uint40 => mapping(uint256 => uint256)) internal _pendingKeys;
+
+    mapping(address => uint256) public nativeCredits;
+
+    /// @param engine_ the clearing engine; its risk role sets this contract's parameters
+    /// @param config initial order parameters
+    constructor(ClearingEngine engine_, OrderConfig memory config) {
+        engine = engine_;
+        _setOrderConfig(config);
+    }
+
+    /* ------------------------------------------------------------------ */
+    /*                              PARAMETERS                             */
+    /* ------------------------------------------------------------------ */
+
+    /// @notice Sets the order parameters. Only the engine's risk role.
+    /// @param config the new parameters, within the hard bounds
+    function setOrderConfig(OrderConfig calldata config) external {
+        _onlyRisk();
+        _setOrderConfig(config);
+    }
+
+    /// @notice Sets a market's order bounds. Only the engine's risk role.
+    /// @param marketId the market
+    /// @param config minimum execution fee, minimum notional and maximum size
+    function setMarketOrderConfig(uint8 marketId, MarketOrderConfig calldata config) external {
+        _onlyRisk();
+        if (marketId >= engine.marketCount()) revert UnknownMarket(marketId);
+        if (config.maxSize == 0) revert ParameterOutOfBounds("maxSize", 0, 1);
+        if (config.minExecutionFee > 1 ether) revert ParameterOutOfBounds("minExecutionFee", config.minExecutionFee, 1 ether);
+        marketOrderConfig[marketId] = config;
+        emit MarketOrderConfigSet(marketId, config);
+    }
+
+    /* ------------------------------------------------------------------ */
+    /*                            CREATE, CANCEL                           */
+    /* ------------------------------------------------------------------ */
+
+    /// @notice Creates an order for one of the caller's subaccounts, paying its execution fee in
+    /// the native token. A market order joins its market's queue now; a limit, stop-market or
+    /// take-profit order waits for its trigger. The margin it needs (initial margin, fees and the
+    /// largest impact at the buffered index price) is reserved now.
+    /// @param p the order
+    /// @return orderKey the order's key (queued orders and conditional orders are keyed apart)
+    function createOrder(CreateOrderParams calldata p) external payable nonReentrant returns (uint256 orderKey) {
+        uint40 accountId = engine.accountIdOf(msg.sender, p.subaccount);
+        if (accountId == 0) revert UnknownAccount(msg.sender, p.subaccount);
+        if (p.marketId >= engine.marketCount()) revert UnknownMarket(p.marketId);
+        EngineBase.MarketConfig memory market = engine.marketConfig(p.marketId);
+        uint256 feeGwei = _checkOrder(p, market);
+
+        uint8 index = _claimPendingSlot(accountId);
+        (ChainlinkLib.Round memory round, uint256 indexPrice) = _latestForOrder(p.marketId, market, p.reduceOnly);
+        uint256 reservation = _reservationFor(p, market, indexPrice);
+        engine.reserveMargin(accountId, reservation * RESERVATION_UNIT, !p.reduceOnly);
+
+        Order memory o = Order({
+            accountId: accountId,
+            marketId: p.marketId,
+            flags: uint8(p.orderType) | (p.reduceOnly ? 4 : 0) | (index << 5),
+            createdAt: uint32(block.timestamp),
+            anchorRoundId: round.roundId,
+            executionFeeGwei: feeGwei.toUint40(),
+            reservation: reservation.toUint48(),
+            sizeDelta: int256(p.sizeDelta).toInt96(),
+            acceptablePrice: uint80(MathLib.min(p.acceptablePrice, type(uint80).max)),
+            triggerPrice: uint80(p.triggerPrice)
+        });
+        orderKey = p.orderType == OrderType.Market ? _enqueue(o) : _storeConditional(o);
+        _pendingKeys[accountId][index] = orderKey;
+        emit OrderCreated(
+            orderKey,
+            accountId,
+            p.marketId,
+            p.orderType,
+            p.reduceOnly,
+            p.sizeDelta,
+            p.triggerPrice,
+            o.acceptablePrice,
+            msg.value,
+            reservation * RESERVATION_UNIT,
+            round.roundId
+        );
+    }
+
+    /// @notice Cancels one of the caller's orders that is not queued (an untriggered limit,
+    /// stop-market or take-profit order); its fee is refunded as a credit and its margin released.
+    /// Queued orders cannot be cancelled: once committed they fill or expire.
+    /// @param orderKey the order
+    function cancelOrder(uint256 orderKey) external nonReentrant {
+        if (orderKey & QUEUED_FLAG != 0) revert OrderQueued(orderKey);
+        Order memory o = _conditional[uint64(orderKey)];
+        if (o.accountId == 0) revert UnknownOrder(orderKey);
+        if (engine.getAccount(o.accountId).owner != msg.sender) revert NotOrderOwner(orderKey, msg.sender);
+        delete _conditional[uint64(orderKey)];
+        _releasePendingSlot(o);
+        engine.releaseMargin(o.accountId, uint256(o.reservation) * RESERVATION_UNIT);
+        _credit(msg.sender, uint256(o.executionFeeGwei) * FEE_UNIT);
+        emit OrderCancelled(orderKey, o.accountId, CancelReason.Owner, "", 0);
+    }
+
+    /// @inheritdoc IOrderBook
+    function cancelAccountOrders(uint40 accountId, address liquidator) external {
+        if (msg.sender != address(engine)) revert NotEngine(msg.sender);
+        uint8 mask = pendingMask[accountId];
+        uint256 fees;
+        for (uint256 index; mask != 0; ++index) {
+            if (mask & 1 == 1) {
+                uint256 key = _pendingKeys[accountId][index];
+                Order storage o = _orderAt(key);
+                fees += uint256(o.executionFeeGwei) * FEE_UNIT;
+                _deleteOrder(key);
+                emit OrderCancelled(key, accountId, CancelReason.Liquidated, "", 0);
+            }
+            mask >>= 1;
+        }
+        pendingMask[accountId] = 0;
+        if (fees != 0) _credit(liquidator, fees);
+    }
+
+    /* ------------------------------------------------------------------ */
+    /*                               TRIGGER                               */
+    /* ------------------------------------------------------------------ */
+
+    /// @notice Triggers a limit, stop-market or take-profit order with its market's latest round,
+    /// which must be valid, observed after the order's creation and meet the trigger. The order
+    /// then joins the queue as a market order created now; the caller earns part of its fee.
+    /// @param conditionalKey the order
+    /// @return orderKey the order's key in the queue
+    function triggerOrder(uint256 conditionalKey) external nonReentrant returns (uint256 orderKey) {
+        if (conditionalKey & QUEUED_FLAG != 0) revert OrderQueued(conditionalKey);
+        Order memory o = _conditional[uint64(conditionalKey)];
+        if (o.accountId == 0) revert UnknownOrder(conditionalKey);
+        EngineBase.MarketConfig memory market = engine.marketConfig(o.marketId);
+        (ChainlinkLib.Round memory round, ChainlinkLib.Status status) =
+            ChainlinkLib.latest(market.feed, _sequencer());
+        if (status != ChainlinkLib.Status.Valid) revert PriceUnavailable(o.marketId, status);
+        if (round.startedAt <= o.createdAt) revert TriggerRoundTooOld(round.startedAt, o.createdAt);
+        OrderType orderType = OrderType(o.flags & 3);
+        bool buy = o.sizeDelta > 0;
+        // Limit and take-profit: buy at or below, sell at or above. Stop-market: the reverse.
+        bool limitLike = orderType != OrderType.StopMarket;
+        bool met = (buy == limitLike) ? round.price <= o.triggerPrice : round.price >= o.triggerPrice;
+        if (!met) revert TriggerNotMet(round.price, o.triggerPrice);
+
+        delete _conditional[uint64(conditionalKey)];
+        uint256 fee = uint256(o.executionFeeGwei) * FEE_UNIT;
+        uint256 reward = fee.mulDivDown(orderConfig.triggerRewardShare, WAD) / FEE_UNIT * FEE_UNIT;
+        o.executionFeeGwei = uint40((fee - reward) / FEE_UNIT);
+        o.createdAt = uint32(block.timestamp);
+        o.anchorRoundId = round.roundId;
+        orderKey = _enqueue(o);
+        _pendingKeys[o.accountId][o.flags >> 5] = orderKey;
+        if (reward != 0) _credit(msg.sender, reward);
+        emit OrderTriggered(conditionalKey, orderKey, msg.sender, round.roundId, round.price);
+    }
+
+    /* ------------------------------------------------------------------ */
+    /*                               EXECUTE                               */
+    /* ------------------------------------------------------------------ */
+
+    /// @notice Executes the head of a market's queue at its fill round: the first round after the
+    /// order's anchor round whose `startedAt` is strictly after the order's creation. The caller
+    /// proves it by naming the round and its immediate predecessor (the previous phase's last
+    /// round across a phase change). The order fills or is cancelled with its reason; expired
+    /// orders are popped. The caller earns the execution fee in every outcome (a part of it for
+    /// an expiry). Reverts only on a wrong proof or an empty queue.
+    /// @param marketId the market
+    /// @param fillRoundId the head order's fill round (ignored when the order expired with no round at all)
+    /// @param previousRoundId the round immediately before it
+    function executeOrder(uint8 marketId, uint80 fillRoundId, uint80 previousRoundId) external nonReentrant {
+        _executeHead(marketId, fillRoundId, previousRoundId);
+    }
+
+    /// @notice Executes the first `fillRoundIds.length` orders of a market's queue in order.
+    /// @param marketId the market
+    /// @param fillRoundIds each order's fill round
+    /// @param previousRoundIds each fill round's predecessor
+    function executeOrders(uint8 marketId, uint80[] calldata fillRoundIds, uint80[] calldata previousRoundIds)
+        external
+        nonReentrant
+    {
+        for (uint256 i; i < fillRoundIds.length; ++i) {
+            _executeHead(marketId, fillRoundIds[i], previousRoundIds[i]);
+        }
+    }
+
+    /// @notice Withdraws the caller's native-token credits (execution fees, trigger rewards, refunds).
+    /// @param to recipient
+    /// @return amount wei sent
+    function claimNativeCredits(address payable to) external nonReentrant returns (uint256 amount) {
+        amount = nativeCredits[msg.sender];
+        if (amount == 0) revert NothingToClaim();
+        nativeCredits[msg.sender] = 0;
+        emit NativeClaimed(msg.sender, to, amount);
+        (bool ok,) = to.call{value: amount}("");
+        if (!ok) revert NativeTransferFailed(to, amount);
+    }
+
+    /* ------------------------------------------------------------------ */
+    /*                                VIEWS                                */
+    /* ------------------------------------------------------------------ */
+
+    /// @notice An order by key (queued or conditional); accountId 0 when it does not exist.
+    /// @param orderKey the order
+    /// @return the order
+    function getOrder(uint256 orderKey) external view returns (Order memory) {
+        return orderKey & QUEUED_FLAG != 0 ? _queued[uint8(orderKey >> 64)][uint64(orderKey)] : _conditional[uint64(orderKey)];
+    }
+
+    /// @notice The keys of an account's pending orders.
+    /// @param accountId the account
+    /// @return keys up to 8 order keys
+    function pendingOrders(uint40 accountId) external view returns (uint256[] memory keys) {
+        uint8 mask = pendingMask[accountId];
+        keys = new uint256[](_popCount(mask));
+        uint256 n;
+        for (uint256 index; mask != 0; ++index) {
+            if (mask & 1 == 1) keys[n++] = _pendingKeys[accountId][index];
+            mask >>= 1;
+        }
+    }
+
+    /// @notice The key of the order at a queue position.
+    /// @param marketId the market
+    /// @param seq position in the queue
+    /// @return the key
+    function queuedKey(uint8 marketId, uint64 seq) public pure returns (uint256) {
+        return QUEUED_FLAG | (uint256(marketId) << 64) | seq;
+    }
+
+    /* ------------------------------------------------------------------ */
+    /*                              INTERNAL                               */
+    /* ------------------------------------------------------------------ */
+
+    function _executeHead(uint8 marketId, uint80 fillRoundId, uint80 previousRoundId) internal {
+        Queue storage queue = queues[marketId];
+        uint64 head = queue.head;
+        uint64 tail = queue.tail;
+        // Liquidations leave holes; skip a bounded number of them.
+        uint256 skipped;
+        while (head < tail && _queued[marketId][head].accountId == 0 && skipped < MAX_HOLES_SKIPPED) {
+            ++head;
+            ++skipped;
+        }
+        if (head == tail || _queued[marketId][head].accountId == 0) {
+            queue.head = head;
+            if (skipped == 0) revert QueueEmpty(marketId);
+            return;
+        }
+        queue.head = head + 1;
+        uint256 key = queuedKey(marketId, head);
+        Order memory o = _queued[marketId][head];
+        delete _queued[marketId][head];
+        _releasePendingSlot(o);
+
+        EngineBase.MarketConfig memory market = engine.marketConfig(marketId);
+        ChainlinkLib.Sequencer memory sequencer = _sequencer();
+        uint256 fee = uint256(o.executionFeeGwei) * FEE_UNIT;
+
+        // A feed with no round at all since the order was created: expire after 24 hours.
+        (ChainlinkLib.Round memory latest, ChainlinkLib.Status latestStatus) = ChainlinkLib.latest(market.feed, sequencer);
+        if (latest.startedAt <= o.createdAt && block.timestamp > uint256(o.createdAt) + NO_ROUND_EXPIRY) {
+            return _expire(key, o, fee);
+        }
+        ChainlinkLib.Round memory round =
+            ChainlinkLib.proveFirstRoundAfter(market.feed, o.anchorRoundId, o.createdAt, fillRoundId, previousRoundId);
+        if (round.startedAt > uint256(o.createdAt) + orderConfig.maxOrderAge) return _expire(key, o, fee);
+
+        _credit(msg.sender, fee);
+        if (
+            ChainlinkLib.priceStatus(market.feed, round) != ChainlinkLib.Status.Valid
+                || ChainlinkLib.sequencerStatus(sequencer) != ChainlinkLib.Status.Valid
+        ) {
+            return _cancel(key, o, CancelReason.InvalidRound, "", 0);
+        }
+        uint256 price = round.price;
+        // A late execution fills at the worse of the fill round and the latest round, so delaying never pays.
+        if (block.timestamp > uint256(round.updatedAt) + orderConfig.lateDelay) {
+            if (latestStatus != ChainlinkLib.Status.Valid) return _cancel(key, o, CancelReason.LatestPriceInvalid, "", 0);
+            price = o.sizeDelta > 0 ? MathLib.max(price, latest.price) : MathLib.min(price, latest.price);
+        }
+        _fill(key, o, price, round.roundId);
+    }
+
+    function _fill(uint256 key, Order memory o, uint256 price, uint80 roundId) internal {
+        uint256 reservation = uint256(o.reservation) * RESERVATION_UNIT;
+        EngineBase.FillRequest memory request = EngineBase.FillRequest({
+            accountId: o.accountId,
+            marketId: o.marketId,
+            reduceOnly: o.flags & 4 != 0,
+            sizeDelta: o.sizeDelta,
+            price: price,
+            acceptablePrice: o.acceptablePrice == type(uint80).max ? type(uint256).max : o.acceptablePrice,
+            reservation: reservation
+        });
+        try engine.fill(request) returns (EngineBase.FillResult memory result) {
+            emit OrderExecuted(key, o.accountId, msg.sender, roundId, price, result.fillPrice, result.feeUsd);
+        } catch (bytes memory reason) {
+            // An empty reason is an out-of-gas or a failure outside the rules: never turn it into a cancel.
+            if (reason.length < 4) {
+                assembly {
+                    revert(add(reason, 32), mload(reason))
+                }
+            }
+            bytes4 selector = bytes4(reason);
+            bool traderCaused = selector == EngineBase.AcceptablePriceExceeded.selector
+                || selector == EngineBase.ReduceOnlyViolated.selector || selector == EngineBase.InsufficientMargin.selector
+                || selector == EngineBase.InsufficientCollateral.selector;
+            uint256 penalty;
+            if (traderCaused) {
+                uint256 notional = MathLib.abs(o.sizeDelta).mulDivUp(price, WAD);
+                penalty = MathLib.min(notional.mulDivUp(orderConfig.penaltyRate, WAD), reservation);
+            }
+            _cancel(key, o, traderCaused ? CancelReason.RejectedWithPenalty : CancelReason.Rejected, reason, penalty);
+        }
+    }
+
+    /// @dev Releases a popped order's reservation, charging the penalty from it first.
+    function _cancel(uint256 key, Order memory o, CancelReason reason, bytes memory engineError, uint256 penalty)
+        internal
+    {
+        engine.releaseMargin(o.accountId, uint256(o.reservation) * RESERVATION_UNIT);
+        if (penalty != 0) engine.chargePenalty(o.accountId, penalty);
+        emit OrderCancelled(key, o.accountId, reason, engineError, penalty);
+    }
+
+    function _expire(uint256 key, Order memory o, uint256 fee) internal {
+        uint256 reward = fee.mulDivDown(orderConfig.expiryRewardShare, WAD);
+        if (reward != 0) _credit(msg.sender, reward);
+        _credit(engine.getAccount(o.accountId).owner, fee - reward);
+        _cancel(key, o, CancelReason.Expired, "", 0);
+    }
+
+    function _checkOrder(CreateOrderParams calldata p, EngineBase.MarketConfig memory market)
+        internal
+        view
+        returns (uint256 feeGwei)
+    {
+        if (p.sizeDelta == 0) revert ZeroSize();
+        MarketOrderConfig memory bounds = marketOrderConfig[p.marketId];
+        uint256 size = MathLib.abs(p.sizeDelta);
+        if (size > bounds.maxSize) revert SizeTooLarge(size, bounds.maxSize);
+        if (msg.value < bounds.minExecutionFee) revert ExecutionFeeTooLow(msg.value, bounds.minExecutionFee);
+        if (msg.value % FEE_UNIT != 0) revert ExecutionFeeNotWholeGwei(msg.value);
+        feeGwei = msg.value / FEE_UNIT;
+        bool conditional = p.orderType != OrderType.Market;
+        if (conditional != (p.triggerPrice != 0) || p.triggerPrice > type(uint80).max) {
+            revert InvalidTriggerPrice(p.orderType, p.triggerPrice);
+        }
+        if (p.orderType == OrderType.TakeProfit && !p.reduceOnly) revert TakeProfitMustReduce();
+        if (market.closed && !p.reduceOnly) revert PriceUnavailable(p.marketId, ChainlinkLib.Status.Stale);
+    }
+
+    /// @dev The latest round (its id anchors the order) and the index price that sizes the
+    /// reservation. An order that can grow a position needs a valid price now.
+    function _latestForOrder(uint8 marketId, EngineBase.MarketConfig memory market, bool reduceOnly)
+        internal
+        view
+        returns (ChainlinkLib.Round memory round, uint256 indexPrice)
+    {
+        ChainlinkLib.Status status;
+        (round, status) = ChainlinkLib.latest(market.feed, _sequencer());
+        if (status == ChainlinkLib.Status.Valid) return (round, round.price);
+        if (!reduceOnly) revert PriceUnavailable(marketId, status);
+        indexPrice = engine.marketState(marketId).lastPrice;
+    }
+
+    /// @dev Initial margin of the market's current tier, the taker fee and the largest impact,
+    /// on the notional at index * (1 + buffer), whatever the acceptable price; reduce-only orders
+    /// reserve the fee and impact only. In 1e-6 USD, rounded up.
+    function _reservationFor(CreateOrderParams calldata p, EngineBase.MarketConfig memory market, uint256 indexPrice)
+        internal
+        view
+        returns (uint256)
+    {
+        uint256 bufferedPrice = indexPrice.mulDivUp(WAD + orderConfig.marginBuffer, WAD);
+        uint256 notional = MathLib.abs(p.sizeDelta).mulDivUp(bufferedPrice, WAD);
+        MarketOrderConfig memory bounds = marketOrderConfig[p.marketId];
+        if (notional.mulDivDown(indexPrice, bufferedPrice) < bounds.minNotionalUsd) {
+            revert NotionalTooSmall(notional.mulDivDown(indexPrice, bufferedPrice), bounds.minNotionalUsd);
+        }
+        uint256 rate = uint256(market.takerFee) + market.kMax;
+        if (!p.reduceOnly) rate += _currentImr(p.marketId, indexPrice);
+        return notional.mulDivUp(rate, WAD).mulDivUp(1, RESERVATION_UNIT);
+    }
+
+    function _currentImr(uint8 marketId, uint256 price) internal view returns (uint256) {
+        EngineBase.MarketState memory state = engine.marketState(marketId);
+        EngineBase.MarginTier[] memory tiers = engine.marginTiers(marketId);
+        uint256 oiUsd = (uint256(state.longSize) + state.shortSize).mulDivUp(price, WAD);
+        for (uint256 i; i + 1 < tiers.length; ++i) {
+            if (oiUsd <= tiers[i].maxOpenInterestUsd) return tiers[i].imr;
+        }
+        return tiers[tiers.length - 1].imr;
+    }
+
+    function _enqueue(Order memory o) internal returns (uint256 key) {
+        Queue storage queue = queues[o.marketId];
+        uint64 seq = queue.tail++;
+        _queued[o.marketId][seq] = o;
+        key = queuedKey(o.marketId, seq);
+    }
+
+    function _storeConditional(Order memory o) internal returns (uint256 key) {
+        uint64 id = ++conditionalCount;
+        _conditional[id] = o;
+        key = id;
+    }
+
+    function _orderAt(uint256 key) internal view returns (Order storage) {
+        return key & QUEUED_FLAG != 0 ? _queued[uint8(key >> 64)][uint64(key)] : _conditional[uint64(key)];
+    }
+
+    function _deleteOrder(uint256 key) internal {
+        if (key & QUEUED_FLAG != 0) delete _queued[uint8(key >> 64)][uint64(key)];
+        else delete _conditional[uint64(key)];
+    }
+
+    function _claimPendingSlot(uint40 accountId) internal returns (uint8 index) {
+        uint8 mask = pendingMask[accountId];
+        while (index < MAX_PENDING_ORDERS && mask & (1 << index) != 0) ++index;
+        if (index == MAX_PENDING_ORDERS) revert TooManyPendingOrders(accountId, MAX_PENDING_ORDERS);
+        pendingMask[accountId] = mask | uint8(1 << index);
+    }
+
+    function _releasePendingSlot(Order memory o) internal {
+        pendingMask[o.accountId] &= ~uint8(1 << (o.flags >> 5));
+    }
+
+    function _credit(address to, uint256 amount) internal {
+        nativeCredits[to] += amount;
+        emit NativeCredited(to, amount);
+    }
+
+    function _sequencer() internal view returns (ChainlinkLib.Sequencer memory s) {
+        (s.feed, s.gracePeriod) = engine.sequencer();
+    }
+
+    function _onlyRisk() internal view {
+        if (!engine.hasRole(engine.RISK_ROLE(), msg.sender)) revert NotRiskRole(msg.sender);
+    }
+
+    function _setOrderConfig(OrderConfig memory c) internal {
+        if (c.maxOrderAge < 30 || c.maxOrderAge > 1 days) revert ParameterOutOfBounds("maxOrderAge", c.maxOrderAge, 1 days);
+        if (c.lateDelay < 5 || c.lateDelay > 1 hours) revert ParameterOutOfBounds("lateDelay", c.lateDelay, 1 hours);
+        if (c.marginBuffer > 0.2e18) revert ParameterOutOfBounds("marginBuffer", c.marginBuffer, 0.2e18);
+        if (c.penaltyRate > 0.01e18) revert ParameterOutOfBounds("penaltyRate", c.penaltyRate, 0.01e18);
+        if (c.triggerRewardShare > 0.5e18) revert ParameterOutOfBounds("triggerRewardShare", c.triggerRewardShare, 0.5e18);
+        if (c.expiryRewardShare > 0.5e18) revert ParameterOutOfBounds("expiryRewardShare", c.expiryRewardShare, 0.5e18);
+        orderConfig = c;
+        emit OrderConfigSet(c);
+    }
+
+    function _popCount(uint8 x) internal pure returns (uint256 count) {
+        for (; x != 0; x &= x - 1) ++count;
+    }
+}
