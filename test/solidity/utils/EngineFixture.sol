@@ -45,7 +45,7 @@ abstract contract EngineFixture is Test {
         vault.grantRole(vault.OPERATOR_ROLE(), address(engine));
         vault.grantRole(vault.OPERATOR_ROLE(), address(this));
         governance.setGlobalConfig(defaultGlobalConfig());
-        governance.setModules(address(this), address(this));
+        governance.setModules(deployOrderBook(), address(this));
 
         ethFeed = new MockAggregator(8, "ETH / USD");
         btcFeed = new MockAggregator(8, "BTC / USD");
@@ -55,6 +55,12 @@ abstract contract EngineFixture is Test {
         governance.listMarket(defaultMarketConfig(address(btcFeed), 50_000e18), defaultTiers());
 
         fundPool(10_000_000e6);
+    }
+
+    /// @dev The order book the engine trusts. By default the test contract plays it; order-book
+    /// tests override this to deploy the real one.
+    function deployOrderBook() internal virtual returns (address) {
+        return address(this);
     }
 
     function defaultGlobalConfig() internal pure returns (EngineBase.GlobalConfig memory) {
