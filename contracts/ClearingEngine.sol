@@ -7,6 +7,7 @@ import {ChainlinkLib} from "./libraries/ChainlinkLib.sol";
 import {Vault} from "./Vault.sol";
 import {EngineBase} from "./EngineBase.sol";
 import {Liquidator} from "./Liquidator.sol";
+import {PoolValuation} from "./PoolValuation.sol";
 
 /// @title ClearingEngine
 /// @notice Markets, accounts, positions and the protocol's ledger (SPEC sections 3, 4, 5).
@@ -25,27 +26,42 @@ contract ClearingEngine is EngineBase {
     address public immutable governance;
     /// @notice The module holding liquidation.
     address public immutable liquidator;
+    /// @notice The module valuing the pool (live and at LP epoch cutoffs).
+    address public immutable poolValuation;
 
     /// @param vault_ the collateral vault, which grants this contract its operator role
     /// @param admin receives the admin, risk and guardian roles
     /// @param governance_ the Governance module (built with the same vault)
     /// @param liquidator_ the Liquidator module (built with the same vault)
-    constructor(Vault vault_, address admin, address governance_, address liquidator_) EngineBase(vault_) {
+    /// @param poolValuation_ the PoolValuation module (built with the same vault)
+    constructor(Vault vault_, address admin, address governance_, address liquidator_, address poolValuation_)
+        EngineBase(vault_)
+    {
         governance = governance_;
         liquidator = liquidator_;
+        poolValuation = poolValuation_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(RISK_ROLE, admin);
         _grantRole(GUARDIAN_ROLE, admin);
     }
 
-    /// @notice Routes liquidation calls to the Liquidator module and every other unknown call
-    /// to the Governance module, both run on this contract's storage.
+    /// @notice Routes liquidation calls to the Liquidator module, pool valuation calls to the
+    /// PoolValuation module and every other unknown call to the Governance module, all run on
+    /// this contract's storage.
     fallback() external {
         bytes4 selector = msg.sig;
-        address module = selector == Liquidator.liquidate.selector
-            || selector == Liquidator.liquidateBatch.selector || selector == Liquidator.liquidateFor.selector
-            ? liquidator
-            : governance;
+        address module = governance;
+        if (
+            selector == Liquidator.liquidate.selector || selector == Liquidator.liquidateBatch.selector
+                || selector == Liquidator.liquidateFor.selector
+        ) {
+            module = liquidator;
+        } else if (
+            selector == PoolValuation.poolValue.selector || selector == PoolValuation.checkpointAll.selector
+                || selector == PoolValuation.epochValuation.selector || selector == PoolValuation.epochMarket.selector
+        ) {
+            module = poolValuation;
+        }
         assembly {
             calldatacopy(0, 0, calldatasize())
             let ok := delegatecall(gas(), module, 0, calldatasize(), 0, 0)
@@ -211,9 +227,21 @@ contract ClearingEngine is EngineBase {
     /// buckets (filled LP deposits in, redemptions out). Only the liquidity pool calls it.
     /// @param delta signed change of pool cash (WAD)
     function movePoolCash(int256 delta) external {
-        if (msg.sender != liquidityPool) revert NotOrderBook(msg.sender);
+        _onlyPool();
+        _checkpointLedger();
         poolCash += delta;
         emit PoolCashMoved(delta, poolCash);
+    }
+
+    /// @notice Sets the pending LP epoch cutoff; the pool's state is checkpointed at its first
+    /// change after it. Only the liquidity pool calls it, once the previous epoch is settled.
+    /// @param epoch the epoch's id
+    /// @param cutoff the epoch's cutoff time
+    function openEpoch(uint64 epoch, uint64 cutoff) external {
+        _onlyPool();
+        cutoffEpoch = epoch;
+        cutoffTime = cutoff;
+        emit EpochOpened(epoch, cutoff);
     }
 
     /* ------------------------------------------------------------------ */
@@ -318,12 +346,5 @@ contract ClearingEngine is EngineBase {
         liquidatable = _isLiquidatable(acc, h);
     }
 
-    /// @notice The pool's base value (cash and receivables, without traders' PnL) and traders'
-    /// net PnL at the last valid prices, accrued to now.
-    /// @return baseValue cash + debts + accrued funding and borrowing owed to the pool
-    /// @return tradersPnl sum over markets of size * price - cost
-    function poolValuation() external view returns (int256 baseValue, int256 tradersPnl) {
-        return _poolValuation(true);
-    }
 
 }

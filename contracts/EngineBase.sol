@@ -143,6 +143,19 @@ abstract contract EngineBase is AccessControl, ReentrancyGuard {
         uint256 positionCount;
     }
 
+    /// @notice The pool's ledger entries as they stood at an epoch's cutoff.
+    struct LedgerCheckpoint {
+        uint64 epoch;
+        int256 poolCash;
+        uint256 totalDebt;
+    }
+
+    /// @notice A market's aggregates as they stood at an epoch's cutoff.
+    struct MarketCheckpoint {
+        uint64 epoch;
+        MarketState state;
+    }
+
     /// @notice What the order book asks the engine to fill, at a price it has proved.
     struct FillRequest {
         uint40 accountId;
@@ -217,6 +230,8 @@ abstract contract EngineBase is AccessControl, ReentrancyGuard {
     error FundingNotDue(uint8 marketId, uint256 nextSettlement);
     error InsufficientFund(uint256 amount, uint256 available);
     error ReservationTooLarge(uint256 released, uint256 reserved);
+    error NotPool(address caller);
+    error CheckpointMissing(uint64 epoch, uint256 marketId);
 
     /* ------------------------------------------------------------------ */
     /*                               EVENTS                                */
@@ -270,6 +285,7 @@ abstract contract EngineBase is AccessControl, ReentrancyGuard {
     event TreasuryWithdrawn(address indexed to, uint256 amountWad);
     event KeeperCreditsClaimed(address indexed keeper, address to, uint256 amountWad);
     event PoolCashMoved(int256 delta, int256 poolCash);
+    event EpochOpened(uint64 indexed epoch, uint64 cutoff);
 
     /* ------------------------------------------------------------------ */
     /*                               STORAGE                               */
@@ -303,6 +319,13 @@ abstract contract EngineBase is AccessControl, ReentrancyGuard {
     uint256 public treasury;
     mapping(address => uint256) public keeperCredits;
     int256 public totalCollateral; // sum of collateral, negative balances included
+
+    // LP epochs (SPEC section 6): the pool's state at an epoch's cutoff is checkpointed lazily:
+    // the first change after the cutoff records the prior value.
+    uint64 public cutoffEpoch; // the epoch whose cutoff is pending
+    uint64 public cutoffTime = type(uint64).max;
+    LedgerCheckpoint internal _ledgerCheckpoint;
+    mapping(uint8 => MarketCheckpoint) internal _marketCheckpoints;
 
     /* ------------------------------------------------------------------ */
     /*                             CONSTRUCTOR                             */
@@ -444,6 +467,7 @@ abstract contract EngineBase is AccessControl, ReentrancyGuard {
     /// fee shares already credited to the insurance fund and treasury. The pool receives only
     /// what is collected; the rest becomes a debt it is owed.
     function _settleWithPool(Account storage account, int256 delta, uint256 othersCut) internal {
+        _checkpointLedger();
         int256 before = account.collateral;
         int256 afterwards = before + delta;
         int256 debtChange = (-afterwards).pos().toInt() - (-before).pos().toInt();
@@ -630,7 +654,16 @@ abstract contract EngineBase is AccessControl, ReentrancyGuard {
 
     /// @dev Advances the accumulators of `state` to now at `price`, in memory.
     function _accrueInMemory(MarketConfig storage config, MarketState memory state, uint256 price) internal view {
-        uint256 dt = block.timestamp - state.lastAccrual;
+        _accrueInMemoryTo(config, state, price, block.timestamp);
+    }
+
+    /// @dev Advances the accumulators of `state` to time `to` at `price`, in memory.
+    function _accrueInMemoryTo(MarketConfig storage config, MarketState memory state, uint256 price, uint256 to)
+        internal
+        view
+    {
+        if (to <= state.lastAccrual) return;
+        uint256 dt = to - state.lastAccrual;
         if (dt == 0) return;
         int256 skew = uint256(state.longSize).toInt() - uint256(state.shortSize).toInt();
         (int256 rate, int256 premium) =
@@ -641,7 +674,7 @@ abstract contract EngineBase is AccessControl, ReentrancyGuard {
         state.cumBorrow = (state.cumBorrow + FundingLib.borrowPerUnit(borrowRate, price, dt)).toUint128();
         state.cumRate = (state.cumRate + MathLib.mulDivFloor(rate, dt, interval)).toInt128();
         state.cumPremium = (state.cumPremium + MathLib.mulDivFloor(premium, dt, interval)).toInt128();
-        state.lastAccrual = uint64(block.timestamp);
+        state.lastAccrual = uint64(to);
     }
 
     /// @dev Accrues a market in storage at the latest round's price and records it as the last
@@ -650,6 +683,7 @@ abstract contract EngineBase is AccessControl, ReentrancyGuard {
         internal
         returns (uint256 price, ChainlinkLib.Status status)
     {
+        _checkpointMarket(marketId);
         MarketState storage stored = _marketStates[marketId];
         MarketState memory state = stored;
         (price, status) = _latestPrice(config, state);
@@ -671,11 +705,45 @@ abstract contract EngineBase is AccessControl, ReentrancyGuard {
         for (uint8 i; i < marketCount; ++i) {
             MarketState memory state = _marketStates[i];
             if (accrueToNow) _accrueInMemory(_marketConfigs[i], state, state.lastPrice);
-            int256 skew = uint256(state.longSize).toInt() - uint256(state.shortSize).toInt();
-            baseValue += (skew * state.cumFunding - state.fundingSnapSum) / int256(WAD);
-            baseValue += (((uint256(state.longSize) + state.shortSize) * state.cumBorrow - state.borrowSnapSum) / WAD).toInt();
-            tradersPnl += MathLib.mulDivCeil(skew, state.lastPrice, WAD) - state.costSum;
+            (int256 receivable, int256 pnl) = _marketValuation(state, state.lastPrice);
+            baseValue += receivable;
+            tradersPnl += pnl;
         }
+    }
+
+    /// @dev One market's share of the pool's value: funding and borrowing traders owe the pool
+    /// (rounded down: the pool's asset) and traders' PnL at `price` (rounded up: its liability).
+    function _marketValuation(MarketState memory state, uint256 price)
+        internal
+        pure
+        returns (int256 receivable, int256 tradersPnl)
+    {
+        int256 skew = uint256(state.longSize).toInt() - uint256(state.shortSize).toInt();
+        receivable = MathLib.mulDivFloor(skew * state.cumFunding - state.fundingSnapSum, 1, WAD);
+        receivable += (((uint256(state.longSize) + state.shortSize) * state.cumBorrow - state.borrowSnapSum) / WAD).toInt();
+        tradersPnl = MathLib.mulDivCeil(skew, price, WAD) - state.costSum;
+    }
+
+    /* ------------------------------------------------------------------ */
+    /*                      INTERNAL: EPOCH CHECKPOINTS                    */
+    /* ------------------------------------------------------------------ */
+
+    /// @dev Records the pool's ledger entries before their first change after the pending cutoff.
+    function _checkpointLedger() internal {
+        if (block.timestamp < cutoffTime) return;
+        uint64 epoch = cutoffEpoch;
+        if (_ledgerCheckpoint.epoch == epoch) return;
+        _ledgerCheckpoint = LedgerCheckpoint(epoch, poolCash, totalDebt);
+    }
+
+    /// @dev Records a market's aggregates before their first change after the pending cutoff.
+    function _checkpointMarket(uint8 marketId) internal {
+        if (block.timestamp < cutoffTime) return;
+        uint64 epoch = cutoffEpoch;
+        MarketCheckpoint storage checkpoint = _marketCheckpoints[marketId];
+        if (checkpoint.epoch == epoch) return;
+        checkpoint.epoch = epoch;
+        checkpoint.state = _marketStates[marketId];
     }
 
     /* ------------------------------------------------------------------ */
@@ -696,9 +764,10 @@ abstract contract EngineBase is AccessControl, ReentrancyGuard {
         Account storage account = _accounts[accountId];
         uint256 amountWad = amount.toWad(tokenDecimals);
         int256 debtBefore = (-int256(account.collateral)).pos().toInt();
-        // A deposit first repays a debt to the pool: that part becomes pool cash.
+        // Settling with the pool makes a repaid debt pool cash; the deposit itself comes from
+        // outside, so the pool gets back what the settlement took from it.
         _settleWithPool(account, amountWad.toInt(), 0);
-        poolCash += amountWad.toInt() - debtBefore + (-int256(account.collateral)).pos().toInt();
+        poolCash += amountWad.toInt();
         if (debtBefore != 0) emit DebtRepaid(accountId, MathLib.min(uint256(debtBefore), amountWad));
         emit CollateralDeposited(accountId, msg.sender, amountWad, account.collateral);
     }
@@ -717,6 +786,10 @@ abstract contract EngineBase is AccessControl, ReentrancyGuard {
 
     function _requireMarket(uint8 marketId) internal view {
         if (marketId >= marketCount) revert UnknownMarket(marketId);
+    }
+
+    function _onlyPool() internal view {
+        if (msg.sender != liquidityPool) revert NotPool(msg.sender);
     }
 
     function _onlyOrderBook() internal view {

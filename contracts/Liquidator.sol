@@ -55,6 +55,7 @@ contract Liquidator is EngineBase {
     /* ------------------------------------------------------------------ */
 
     function _liquidate(uint40 accountId, address liquidator) internal {
+        _checkpointLedger();
         Account storage account = _accounts[accountId];
         Health memory h = _health(account, accountId, type(uint256).max, 0);
         if (!_isLiquidatable(account, h)) revert NotLiquidatable(h.equity, h.maintenanceMargin);

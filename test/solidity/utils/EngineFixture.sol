@@ -9,6 +9,7 @@ import {EngineBase} from "../../../contracts/EngineBase.sol";
 import {ClearingEngine} from "../../../contracts/ClearingEngine.sol";
 import {Governance} from "../../../contracts/Governance.sol";
 import {Liquidator} from "../../../contracts/Liquidator.sol";
+import {PoolValuation} from "../../../contracts/PoolValuation.sol";
 import {ChainlinkLib} from "../../../contracts/libraries/ChainlinkLib.sol";
 
 /// @dev Deploys the clearing engine with its vault and modules, an ETH and a BTC market on mock
@@ -20,6 +21,7 @@ abstract contract EngineFixture is Test {
     ClearingEngine internal engine;
     Governance internal governance; // the engine's address, typed with the setters' ABI
     Liquidator internal liquidator; // the engine's address, typed with the liquidation ABI
+    PoolValuation internal valuation; // the engine's address, typed with the pool valuation ABI
     MockAggregator internal ethFeed;
     MockAggregator internal btcFeed;
 
@@ -39,9 +41,13 @@ abstract contract EngineFixture is Test {
         vault = new Vault(usdc, address(this));
         Governance governanceModule = new Governance(vault);
         Liquidator liquidatorModule = new Liquidator(vault);
-        engine = new ClearingEngine(vault, address(this), address(governanceModule), address(liquidatorModule));
+        PoolValuation valuationModule = new PoolValuation(vault);
+        engine = new ClearingEngine(
+            vault, address(this), address(governanceModule), address(liquidatorModule), address(valuationModule)
+        );
         governance = Governance(address(engine));
         liquidator = Liquidator(address(engine));
+        valuation = PoolValuation(address(engine));
         vault.grantRole(vault.OPERATOR_ROLE(), address(engine));
         vault.grantRole(vault.OPERATOR_ROLE(), address(this));
         governance.setGlobalConfig(defaultGlobalConfig());
