@@ -479,8 +479,9 @@ contract OrderBook is IOrderBook, ReentrancyGuard {
         try engine.fill(request) returns (EngineBase.FillResult memory result) {
             emit OrderExecuted(key, o.accountId, msg.sender, roundId, price, result.fillPrice, result.feeUsd);
         } catch (bytes memory reason) {
-            // An empty reason is an out-of-gas or a failure outside the rules: never turn it into a cancel.
-            if (reason.length < 4) {
+            // An empty reason is an out-of-gas, and a feed read refused for lack of gas is the
+            // executor's choice of gas limit: neither may turn a binding order into a cancel.
+            if (reason.length < 4 || bytes4(reason) == ChainlinkLib.InsufficientGasForFeedCall.selector) {
                 assembly {
                     revert(add(reason, 32), mload(reason))
                 }

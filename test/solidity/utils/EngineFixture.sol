@@ -51,7 +51,7 @@ abstract contract EngineFixture is Test {
         vault.grantRole(vault.OPERATOR_ROLE(), address(engine));
         vault.grantRole(vault.OPERATOR_ROLE(), address(this));
         governance.setGlobalConfig(defaultGlobalConfig());
-        governance.setModules(deployOrderBook(), address(this));
+        governance.setModules(deployOrderBook(), deployPool());
 
         ethFeed = new MockAggregator(8, "ETH / USD");
         btcFeed = new MockAggregator(8, "BTC / USD");
@@ -60,12 +60,18 @@ abstract contract EngineFixture is Test {
         governance.listMarket(defaultMarketConfig(address(ethFeed), 1_000_000e18), defaultTiers());
         governance.listMarket(defaultMarketConfig(address(btcFeed), 50_000e18), defaultTiers());
 
-        fundPool(10_000_000e6);
+        if (engine.liquidityPool() == address(this)) fundPool(10_000_000e6);
     }
 
     /// @dev The order book the engine trusts. By default the test contract plays it; order-book
     /// tests override this to deploy the real one.
     function deployOrderBook() internal virtual returns (address) {
+        return address(this);
+    }
+
+    /// @dev The liquidity pool the engine trusts. By default the test contract plays it (see
+    /// `fundPool`); pool tests override this to deploy the real one.
+    function deployPool() internal virtual returns (address) {
         return address(this);
     }
 
