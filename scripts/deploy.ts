@@ -1,0 +1,318 @@
+/**
+ * Deploys the whole Aeon protocol with the parameters of `scripts/parameters.ts`.
+ *
+ * Library: `deployAeon(viem, options)` (used by the tests).
+ * CLI:     `npx hardhat run scripts/deploy.ts --network <name>` writes `deployments/<name>.json`.
+ *          On a local chain (chain id 31337) it deploys mock USDC and mock feeds; elsewhere it
+ *          reads AEON_USDC and AEON_FEED_<SYMBOL> (e.g. AEON_FEED_ETH) from the environment.
+ *
+ * Order (the Solidity fixture's): vault, Governance and Liquidator modules, clearing engine,
+ * vault operator role for the engine, global config, order book, modules (order book and pool),
+ * markets with their tiers, per-market order bounds.
+ */
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Address, Hash } from "viem";
+import type {
+  ConstructorArgs,
+  ContractReturnType,
+  HardhatViemHelpers,
+  PublicClient,
+  WalletClient,
+} from "@nomicfoundation/hardhat-viem/types";
+import type { StringWithArtifactContractNamesAutocompletion } from "hardhat/types/artifacts";
+import {
+  type AeonParameters,
+  type MarketConfig,
+  type MarketSymbol,
+  defaultParameters,
+  toJsonValue,
+} from "./parameters.js";
+
+/** Token decimals are scaled to WAD once on entry (SPEC section 1). */
+const USDC_DECIMALS = 6;
+
+/** Addresses that exist before the deployment (real networks). Omit to deploy mocks. */
+export interface ExternalDependencies {
+  readonly usdc: Address;
+  readonly feeds: Readonly<Record<MarketSymbol, Address>>;
+}
+
+export interface DeployAeonOptions {
+  /** Deploys and receives every admin role. Default: the first wallet client. */
+  readonly admin?: WalletClient;
+  /** Default: `defaultParameters` (the SPEC defaults). */
+  readonly parameters?: AeonParameters;
+  /** Existing USDC and Chainlink feeds. Omitted: mock USDC and mock feeds are deployed. */
+  readonly external?: ExternalDependencies;
+  /**
+   * Puts `parameters.mocks.poolSeedUsdc` into pool cash so that positions can open (the
+   * reserve check needs a positive pool value). Only with mocks. Default: true with mocks.
+   */
+  readonly seedPool?: boolean;
+}
+
+export interface AeonContracts {
+  readonly vault: ContractReturnType<"Vault">;
+  readonly engine: ContractReturnType<"ClearingEngine">;
+  /** The engine's address with the Governance module's ABI (the engine delegatecalls it). */
+  readonly governance: ContractReturnType<"Governance">;
+  /** The engine's address with the Liquidator module's ABI (the engine delegatecalls it). */
+  readonly liquidator: ContractReturnType<"Liquidator">;
+  readonly governanceModule: ContractReturnType<"Governance">;
+  readonly liquidatorModule: ContractReturnType<"Liquidator">;
+  readonly orderBook: ContractReturnType<"OrderBook">;
+}
+
+/** Local networks only. */
+export interface AeonMocks {
+  readonly usdc: ContractReturnType<"MockUSDC">;
+  readonly feeds: Readonly<Record<MarketSymbol, ContractReturnType<"MockAggregator">>>;
+}
+
+export interface AeonAddresses {
+  readonly usdc: Address;
+  readonly vault: Address;
+  readonly clearingEngine: Address;
+  readonly governanceModule: Address;
+  readonly liquidatorModule: Address;
+  readonly orderBook: Address;
+  /** Until LiquidityPool exists: the admin, which stands in for the pool. */
+  readonly liquidityPool: Address;
+  readonly feeds: Readonly<Record<MarketSymbol, Address>>;
+}
+
+export interface AeonDeployment {
+  readonly chainId: number;
+  /** Block of the first deployment transaction (where indexers start). */
+  readonly deploymentBlock: bigint;
+  readonly admin: Address;
+  readonly contracts: AeonContracts;
+  readonly mocks: AeonMocks | undefined;
+  readonly addresses: AeonAddresses;
+  /** Market id of each symbol. */
+  readonly marketIds: Readonly<Record<MarketSymbol, number>>;
+  readonly parameters: AeonParameters;
+}
+
+/** What the pool step produced. */
+interface LiquidityPoolStep {
+  readonly address: Address;
+  /** Brings `amount` token units into the vault and credits them as pool cash. */
+  readonly seed: ((amount: bigint) => Promise<void>) | undefined;
+}
+
+/** Deploys and wires the protocol; resolves once every transaction has succeeded. */
+export async function deployAeon(viem: HardhatViemHelpers, options: DeployAeonOptions = {}): Promise<AeonDeployment> {
+  const parameters = options.parameters ?? defaultParameters;
+  const publicClient = await viem.getPublicClient();
+  const admin = options.admin ?? (await firstWallet(viem));
+  const adminAddress = admin.account.address;
+  const client = { public: publicClient, wallet: admin };
+  let firstBlock: bigint | undefined;
+
+  async function confirm(what: string, hash: Hash): Promise<void> {
+    const receipt = await publicClient.waitForTransactionReceipt({ hash });
+    if (receipt.status !== "success") throw new Error(`deployAeon: ${what} reverted (tx ${hash})`);
+    firstBlock ??= receipt.blockNumber;
+  }
+
+  async function deploy<Name extends StringWithArtifactContractNamesAutocompletion>(
+    name: Name,
+    args: ConstructorArgs<Name>,
+  ): Promise<ContractReturnType<Name>> {
+    const { contract, deploymentTransaction } = await viem.sendDeploymentTransaction(name, args, { client });
+    await confirm(`deploy ${name}`, deploymentTransaction.hash);
+    return contract;
+  }
+
+  // Mocks (local networks) or the existing token and feeds.
+  let mocks: AeonMocks | undefined;
+  let usdcAddress: Address;
+  let feedAddresses: Record<MarketSymbol, Address>;
+  if (options.external === undefined) {
+    const usdc = await deploy("MockUSDC", []);
+    const feeds: Partial<Record<MarketSymbol, ContractReturnType<"MockAggregator">>> = {};
+    for (const market of parameters.markets) {
+      const feed = await deploy("MockAggregator", [market.config.feed.decimals, market.feedDescription]);
+      await confirm(`${market.symbol} feed setPrice`, await feed.write.setPrice([market.mockInitialAnswer]));
+      feeds[market.symbol] = feed;
+    }
+    const completeFeeds = requireAllMarkets(parameters, feeds);
+    mocks = { usdc, feeds: completeFeeds };
+    usdcAddress = usdc.address;
+    feedAddresses = mapMarkets(parameters, (symbol) => completeFeeds[symbol].address);
+  } else {
+    usdcAddress = options.external.usdc;
+    feedAddresses = { ...options.external.feeds };
+  }
+
+  // Core.
+  const vault = await deploy("Vault", [usdcAddress, adminAddress]);
+  const governanceModule = await deploy("Governance", [vault.address]);
+  const liquidatorModule = await deploy("Liquidator", [vault.address]);
+  const engine = await deploy("ClearingEngine", [
+    vault.address,
+    adminAddress,
+    governanceModule.address,
+    liquidatorModule.address,
+  ]);
+  const governance = await viem.getContractAt("Governance", engine.address, { client });
+  const liquidator = await viem.getContractAt("Liquidator", engine.address, { client });
+
+  const operatorRole = await vault.read.OPERATOR_ROLE();
+  await confirm("vault.grantRole(OPERATOR, engine)", await vault.write.grantRole([operatorRole, engine.address]));
+  await confirm("setGlobalConfig", await governance.write.setGlobalConfig([parameters.global]));
+
+  const orderBook = await deploy("OrderBook", [engine.address, parameters.orderConfig]);
+  const pool = await deployLiquidityPool({ adminAddress, mocks, engine, vault, confirm });
+  await confirm("setModules", await governance.write.setModules([orderBook.address, pool.address]));
+
+  // Markets, in parameter order: the index is the market id.
+  const marketIds: Partial<Record<MarketSymbol, number>> = {};
+  for (const market of parameters.markets) {
+    const config: MarketConfig = {
+      ...market.config,
+      feed: { ...market.config.feed, aggregator: feedAddresses[market.symbol] },
+    };
+    const marketId = await engine.read.marketCount();
+    await confirm(`listMarket ${market.symbol}`, await governance.write.listMarket([config, market.tiers]));
+    await confirm(
+      `setMarketOrderConfig ${market.symbol}`,
+      await orderBook.write.setMarketOrderConfig([marketId, market.orderBounds]),
+    );
+    marketIds[market.symbol] = marketId;
+  }
+
+  if (pool.seed !== undefined && (options.seedPool ?? true) && parameters.mocks.poolSeedUsdc > 0n) {
+    await pool.seed(parameters.mocks.poolSeedUsdc);
+  }
+
+  if (firstBlock === undefined) throw new Error("deployAeon: no transaction was sent");
+  return {
+    chainId: await publicClient.getChainId(),
+    deploymentBlock: firstBlock,
+    admin: adminAddress,
+    contracts: { vault, engine, governance, liquidator, governanceModule, liquidatorModule, orderBook },
+    mocks,
+    addresses: {
+      usdc: usdcAddress,
+      vault: vault.address,
+      clearingEngine: engine.address,
+      governanceModule: governanceModule.address,
+      liquidatorModule: liquidatorModule.address,
+      orderBook: orderBook.address,
+      liquidityPool: pool.address,
+      feeds: feedAddresses,
+    },
+    marketIds: requireAllMarkets(parameters, marketIds),
+    parameters,
+  };
+}
+
+interface PoolStepContext {
+  readonly adminAddress: Address;
+  readonly mocks: AeonMocks | undefined;
+  readonly engine: ContractReturnType<"ClearingEngine">;
+  readonly vault: ContractReturnType<"Vault">;
+  readonly confirm: (what: string, hash: Hash) => Promise<void>;
+}
+
+/**
+ * The liquidity pool step. LiquidityPool does not exist yet, so the admin stands in for it (the
+ * engine lets only the pool move pool cash). When it lands: deploy it here, grant it the vault's
+ * OPERATOR_ROLE, return its address, and seed through its deposit flow instead.
+ */
+async function deployLiquidityPool(ctx: PoolStepContext): Promise<LiquidityPoolStep> {
+  const { adminAddress, mocks, engine, vault, confirm } = ctx;
+  if (mocks === undefined) return { address: adminAddress, seed: undefined };
+  const usdc = mocks.usdc;
+  return {
+    address: adminAddress,
+    // The stand-in sends the tokens to the vault first, then books them: the vault's balance
+    // covers the ledger at every step.
+    seed: async (amount) => {
+      await confirm("mint pool seed", await usdc.write.mint([adminAddress, amount]));
+      await confirm("transfer pool seed", await usdc.write.transfer([vault.address, amount]));
+      await confirm("movePoolCash", await engine.write.movePoolCash([amount * 10n ** BigInt(18 - USDC_DECIMALS)]));
+    },
+  };
+}
+
+async function firstWallet(viem: HardhatViemHelpers): Promise<WalletClient> {
+  const [wallet] = await viem.getWalletClients();
+  if (wallet === undefined) throw new Error("deployAeon: the network has no account; pass options.admin");
+  return wallet;
+}
+
+function mapMarkets<T>(parameters: AeonParameters, f: (symbol: MarketSymbol) => T): Record<MarketSymbol, T> {
+  const out: Partial<Record<MarketSymbol, T>> = {};
+  for (const market of parameters.markets) out[market.symbol] = f(market.symbol);
+  return requireAllMarkets(parameters, out);
+}
+
+/** Narrows a per-symbol map once every listed market has an entry. */
+function requireAllMarkets<T>(parameters: AeonParameters, map: Partial<Record<MarketSymbol, T>>): Record<MarketSymbol, T> {
+  const symbols: readonly MarketSymbol[] = ["ETH", "BTC"];
+  for (const symbol of symbols) {
+    if (map[symbol] === undefined) {
+      throw new Error(`deployAeon: market ${symbol} is missing from parameters.markets (${parameters.markets.length} listed)`);
+    }
+  }
+  return map as Record<MarketSymbol, T>;
+}
+
+/** The content of `deployments/<network>.json`. */
+export function deploymentRecord(networkName: string, deployment: AeonDeployment): unknown {
+  return toJsonValue({
+    network: networkName,
+    chainId: deployment.chainId,
+    deploymentBlock: deployment.deploymentBlock,
+    admin: deployment.admin,
+    addresses: deployment.addresses,
+    marketIds: deployment.marketIds,
+    mocks: deployment.mocks !== undefined,
+    parameters: deployment.parameters,
+  });
+}
+
+const LOCAL_CHAIN_ID = 31337;
+
+function externalFromEnv(): ExternalDependencies {
+  const read = (name: string): Address => {
+    const value = process.env[name];
+    if (value === undefined || !/^0x[0-9a-fA-F]{40}$/.test(value)) {
+      throw new Error(`deploy: set ${name} to an address (non-local networks use the real USDC and Chainlink feeds)`);
+    }
+    return value as Address;
+  };
+  return { usdc: read("AEON_USDC"), feeds: { ETH: read("AEON_FEED_ETH"), BTC: read("AEON_FEED_BTC") } };
+}
+
+async function main(): Promise<void> {
+  const { network } = await import("hardhat");
+  const connection = await network.create();
+  const publicClient: PublicClient = await connection.viem.getPublicClient();
+  const local = (await publicClient.getChainId()) === LOCAL_CHAIN_ID;
+  const deployment = await deployAeon(connection.viem, local ? {} : { external: externalFromEnv() });
+  const file = path.join("deployments", `${connection.networkName}.json`);
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, `${JSON.stringify(deploymentRecord(connection.networkName, deployment), null, 2)}\n`);
+  console.log(`Aeon deployed on ${connection.networkName} (chain ${deployment.chainId}) from block ${deployment.deploymentBlock}`);
+  for (const [name, address] of Object.entries(deployment.addresses)) {
+    console.log(`  ${name}: ${typeof address === "string" ? address : JSON.stringify(address)}`);
+  }
+  console.log(`Wrote ${file}`);
+  await connection.close();
+}
+
+/** True when this file is the script `hardhat run` was given (not when a test imports it). */
+function isCliEntry(): boolean {
+  const self = fileURLToPath(import.meta.url);
+  return process.argv.slice(2).some((arg) => path.resolve(arg) === self);
+}
+
+if (isCliEntry()) {
+  await main();
+}
