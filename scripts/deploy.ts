@@ -6,9 +6,10 @@
  *          On a local chain (chain id 31337) it deploys mock USDC and mock feeds; elsewhere it
  *          reads AEON_USDC and AEON_FEED_<SYMBOL> (e.g. AEON_FEED_ETH) from the environment.
  *
- * Order (the Solidity fixture's): vault, Governance and Liquidator modules, clearing engine,
- * vault operator role for the engine, global config, order book, modules (order book and pool),
- * markets with their tiers, per-market order bounds.
+ * Order (the Solidity fixture's): vault, Governance, Liquidator and PoolValuation modules,
+ * clearing engine, vault operator role for the engine, global config, order book, liquidity pool
+ * (and its operator role), modules (order book and pool), markets with their tiers, per-market
+ * order bounds, the pool's first epoch. With mocks, the admin seeds the pool through that epoch.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -47,8 +48,9 @@ export interface DeployAeonOptions {
   /** Existing USDC and Chainlink feeds. Omitted: mock USDC and mock feeds are deployed. */
   readonly external?: ExternalDependencies;
   /**
-   * Puts `parameters.mocks.poolSeedUsdc` into pool cash so that positions can open (the
-   * reserve check needs a positive pool value). Only with mocks. Default: true with mocks.
+   * Deposits `parameters.mocks.poolSeedUsdc` into the pool through its first epoch so that
+   * positions can open (the reserve check needs a positive pool value). Only with mocks (it moves
+   * the local chain's time forward). Default: true with mocks.
    */
   readonly seedPool?: boolean;
 }
@@ -63,6 +65,7 @@ export interface AeonContracts {
   readonly governanceModule: ContractReturnType<"Governance">;
   readonly liquidatorModule: ContractReturnType<"Liquidator">;
   readonly orderBook: ContractReturnType<"OrderBook">;
+  readonly pool: ContractReturnType<"LiquidityPool">;
 }
 
 /** Local networks only. */
@@ -77,6 +80,7 @@ export interface AeonAddresses {
   readonly clearingEngine: Address;
   readonly governanceModule: Address;
   readonly liquidatorModule: Address;
+  readonly poolValuationModule: Address;
   readonly orderBook: Address;
   /** Until LiquidityPool exists: the admin, which stands in for the pool. */
   readonly liquidityPool: Address;
@@ -94,13 +98,6 @@ export interface AeonDeployment {
   /** Market id of each symbol. */
   readonly marketIds: Readonly<Record<MarketSymbol, number>>;
   readonly parameters: AeonParameters;
-}
-
-/** What the pool step produced. */
-interface LiquidityPoolStep {
-  readonly address: Address;
-  /** Brings `amount` token units into the vault and credits them as pool cash. */
-  readonly seed: ((amount: bigint) => Promise<void>) | undefined;
 }
 
 /** Deploys and wires the protocol; resolves once every transaction has succeeded. */
@@ -152,11 +149,13 @@ export async function deployAeon(viem: HardhatViemHelpers, options: DeployAeonOp
   const vault = await deploy("Vault", [usdcAddress, adminAddress]);
   const governanceModule = await deploy("Governance", [vault.address]);
   const liquidatorModule = await deploy("Liquidator", [vault.address]);
+  const poolValuationModule = await deploy("PoolValuation", [vault.address]);
   const engine = await deploy("ClearingEngine", [
     vault.address,
     adminAddress,
     governanceModule.address,
     liquidatorModule.address,
+    poolValuationModule.address,
   ]);
   const governance = await viem.getContractAt("Governance", engine.address, { client });
   const liquidator = await viem.getContractAt("Liquidator", engine.address, { client });
@@ -166,7 +165,8 @@ export async function deployAeon(viem: HardhatViemHelpers, options: DeployAeonOp
   await confirm("setGlobalConfig", await governance.write.setGlobalConfig([parameters.global]));
 
   const orderBook = await deploy("OrderBook", [engine.address, parameters.orderConfig]);
-  const pool = await deployLiquidityPool({ adminAddress, mocks, engine, vault, confirm });
+  const pool = await deploy("LiquidityPool", [engine.address, vault.address, parameters.poolConfig]);
+  await confirm("vault.grantRole(OPERATOR, pool)", await vault.write.grantRole([operatorRole, pool.address]));
   await confirm("setModules", await governance.write.setModules([orderBook.address, pool.address]));
 
   // Markets, in parameter order: the index is the market id.
@@ -184,9 +184,10 @@ export async function deployAeon(viem: HardhatViemHelpers, options: DeployAeonOp
     );
     marketIds[market.symbol] = marketId;
   }
+  await confirm("pool.start", await pool.write.start());
 
-  if (pool.seed !== undefined && (options.seedPool ?? true) && parameters.mocks.poolSeedUsdc > 0n) {
-    await pool.seed(parameters.mocks.poolSeedUsdc);
+  if (mocks !== undefined && (options.seedPool ?? true) && parameters.mocks.poolSeedUsdc > 0n) {
+    await seedPool({ viem, parameters, mocks, pool, vault, adminAddress, confirm });
   }
 
   if (firstBlock === undefined) throw new Error("deployAeon: no transaction was sent");
@@ -194,7 +195,7 @@ export async function deployAeon(viem: HardhatViemHelpers, options: DeployAeonOp
     chainId: await publicClient.getChainId(),
     deploymentBlock: firstBlock,
     admin: adminAddress,
-    contracts: { vault, engine, governance, liquidator, governanceModule, liquidatorModule, orderBook },
+    contracts: { vault, engine, governance, liquidator, governanceModule, liquidatorModule, orderBook, pool },
     mocks,
     addresses: {
       usdc: usdcAddress,
@@ -202,6 +203,7 @@ export async function deployAeon(viem: HardhatViemHelpers, options: DeployAeonOp
       clearingEngine: engine.address,
       governanceModule: governanceModule.address,
       liquidatorModule: liquidatorModule.address,
+      poolValuationModule: poolValuationModule.address,
       orderBook: orderBook.address,
       liquidityPool: pool.address,
       feeds: feedAddresses,
@@ -211,33 +213,43 @@ export async function deployAeon(viem: HardhatViemHelpers, options: DeployAeonOp
   };
 }
 
-interface PoolStepContext {
-  readonly adminAddress: Address;
-  readonly mocks: AeonMocks | undefined;
-  readonly engine: ContractReturnType<"ClearingEngine">;
+interface SeedContext {
+  readonly viem: HardhatViemHelpers;
+  readonly parameters: AeonParameters;
+  readonly mocks: AeonMocks;
+  readonly pool: ContractReturnType<"LiquidityPool">;
   readonly vault: ContractReturnType<"Vault">;
+  readonly adminAddress: Address;
   readonly confirm: (what: string, hash: Hash) => Promise<void>;
 }
 
 /**
- * The liquidity pool step. LiquidityPool does not exist yet, so the admin stands in for it (the
- * engine lets only the pool move pool cash). When it lands: deploy it here, grant it the vault's
- * OPERATOR_ROLE, return its address, and seed through its deposit flow instead.
+ * Seeds a local pool the way any LP enters: a deposit request, the epoch's cutoff (time is moved
+ * forward on the local chain), a round on every mock feed after it, settlement with those rounds,
+ * and the claim. Positions need a positive pool value to open (the reserve check).
  */
-async function deployLiquidityPool(ctx: PoolStepContext): Promise<LiquidityPoolStep> {
-  const { adminAddress, mocks, engine, vault, confirm } = ctx;
-  if (mocks === undefined) return { address: adminAddress, seed: undefined };
-  const usdc = mocks.usdc;
-  return {
-    address: adminAddress,
-    // The stand-in sends the tokens to the vault first, then books them: the vault's balance
-    // covers the ledger at every step.
-    seed: async (amount) => {
-      await confirm("mint pool seed", await usdc.write.mint([adminAddress, amount]));
-      await confirm("transfer pool seed", await usdc.write.transfer([vault.address, amount]));
-      await confirm("movePoolCash", await engine.write.movePoolCash([amount * 10n ** BigInt(18 - USDC_DECIMALS)]));
-    },
-  };
+async function seedPool(ctx: SeedContext): Promise<void> {
+  const { viem, parameters, mocks, pool, vault, adminAddress, confirm } = ctx;
+  const amount = parameters.mocks.poolSeedUsdc;
+  await confirm("mint pool seed", await mocks.usdc.write.mint([adminAddress, amount]));
+  await confirm("approve pool seed", await mocks.usdc.write.approve([vault.address, amount]));
+  await confirm("requestDeposit", await pool.write.requestDeposit([amount, adminAddress, adminAddress]));
+  const testClient = await viem.getTestClient();
+  await testClient.increaseTime({ seconds: Number(parameters.poolConfig.epochLength) + 1 });
+  await testClient.mine({ blocks: 1 });
+  const rounds: bigint[] = [];
+  const previous: bigint[] = [];
+  for (const market of parameters.markets) {
+    const feed = mocks.feeds[market.symbol];
+    const [latest] = await feed.read.latestRoundData();
+    await confirm(`post round ${market.symbol}`, await feed.write.setPrice([market.mockInitialAnswer]));
+    const [posted] = await feed.read.latestRoundData();
+    previous.push(latest);
+    rounds.push(posted);
+  }
+  await confirm("settleEpoch", await pool.write.settleEpoch([rounds, previous]));
+  const claimable = await pool.read.claimableDepositRequest([0n, adminAddress]);
+  await confirm("claim pool shares", await pool.write.deposit([claimable, adminAddress, adminAddress]));
 }
 
 async function firstWallet(viem: HardhatViemHelpers): Promise<WalletClient> {

@@ -14,6 +14,7 @@ import type { ContractConstructorArgs, ContractFunctionArgs } from "viem";
 
 type GovernanceAbi = ArtifactMap["Governance"]["abi"];
 type OrderBookAbi = ArtifactMap["OrderBook"]["abi"];
+type LiquidityPoolAbi = ArtifactMap["LiquidityPool"]["abi"];
 
 /** `EngineBase.GlobalConfig`. */
 export type GlobalConfig = ContractFunctionArgs<GovernanceAbi, "nonpayable", "setGlobalConfig">[0];
@@ -25,6 +26,9 @@ export type MarginTier = ContractFunctionArgs<GovernanceAbi, "nonpayable", "list
 export type OrderConfig = ContractConstructorArgs<OrderBookAbi>[1];
 /** `OrderBook.MarketOrderConfig`. */
 export type MarketOrderConfig = ContractFunctionArgs<OrderBookAbi, "nonpayable", "setMarketOrderConfig">[1];
+
+/** `LiquidityPool.PoolConfig`. */
+export type PoolConfig = ContractConstructorArgs<LiquidityPoolAbi>[2];
 
 /** The symbols of the markets listed at deployment, in market-id order. */
 export type MarketSymbol = "ETH" | "BTC";
@@ -44,11 +48,12 @@ export interface MarketParameters {
 export interface AeonParameters {
   readonly global: GlobalConfig;
   readonly orderConfig: OrderConfig;
+  readonly poolConfig: PoolConfig;
   /** Listed in this order: the index is the market id. */
   readonly markets: readonly MarketParameters[];
   /** Local networks only. */
   readonly mocks: {
-    /** Settlement-token units put into pool cash by the pool stand-in (until LiquidityPool exists). */
+    /** Settlement-token units the admin deposits into the pool through its first epoch. */
     readonly poolSeedUsdc: bigint;
   };
 }
@@ -126,6 +131,13 @@ export const defaultParameters: AeonParameters = {
     penaltyRate: wad("0.0005"),
     triggerRewardShare: wad("0.2"),
     expiryRewardShare: wad("0.1"),
+  },
+  poolConfig: {
+    epochLength: HOUR,
+    epochPriceWait: 15 * 60,
+    depositFee: wad("0.001"),
+    redeemFee: wad("0.001"),
+    minDeposit: 10n ** 6n,
   },
   markets: [
     {

@@ -48,13 +48,17 @@ describe("deployAeon", () => {
   });
 
   it("wires the modules, the order book and the pool", async () => {
-    const { vault, engine, orderBook, governanceModule, liquidatorModule } = d.contracts;
+    const { vault, engine, orderBook, pool, governanceModule, liquidatorModule } = d.contracts;
     assert.equal(await engine.read.vault(), vault.address);
     assert.equal(await engine.read.governance(), governanceModule.address);
     assert.equal(await engine.read.liquidator(), liquidatorModule.address);
     assert.equal(await engine.read.orderBook(), orderBook.address);
     assert.equal(await engine.read.liquidityPool(), getAddress(d.addresses.liquidityPool));
-    assert.equal(getAddress(d.addresses.liquidityPool), getAddress(d.admin), "admin stands in for the pool");
+    assert.equal(getAddress(d.addresses.liquidityPool), pool.address);
+    assert.equal(await engine.read.poolValuation(), getAddress(d.addresses.poolValuationModule));
+    assert.equal(await pool.read.engine(), engine.address);
+    assert.equal(await vault.read.hasRole([await vault.read.OPERATOR_ROLE(), pool.address]), true);
+    assert.equal(await pool.read.currentEpoch(), 2n, "the first epoch settled with the seed");
     assert.equal(await orderBook.read.engine(), engine.address);
     assert.equal(await vault.read.token(), d.addresses.usdc);
     assert.equal(await governanceModule.read.vault(), vault.address);
@@ -107,11 +111,14 @@ describe("deployAeon", () => {
     assert.equal(defaultParameters.markets[1]?.config.skewScale, 50_000n * 10n ** 18n);
   });
 
-  it("seeds pool cash with tokens the vault holds", async () => {
+  it("seeds the pool through its first epoch: pool cash, the vault's tokens, the admin's shares", async () => {
     const seed = defaultParameters.mocks.poolSeedUsdc;
     assert.ok(d.mocks !== undefined);
     assert.equal(await d.contracts.engine.read.poolCash(), seed * 10n ** 12n);
     assert.equal(await d.mocks.usdc.read.balanceOf([d.addresses.vault]), seed);
+    // First depositor: one share per dollar after the 0.1% deposit fee (virtual share and asset 1:1).
+    const net = seed * 10n ** 12n - (seed * 10n ** 12n * defaultParameters.poolConfig.depositFee) / 10n ** 18n;
+    assert.equal(await d.contracts.pool.read.balanceOf([d.admin]), net);
   });
 
   it("records the chain and the deployment block", async () => {
