@@ -696,9 +696,11 @@ abstract contract EngineBase is AccessControl, ReentrancyGuard {
         Account storage account = _accounts[accountId];
         uint256 amountWad = amount.toWad(tokenDecimals);
         int256 debtBefore = (-int256(account.collateral)).pos().toInt();
-        // A deposit first repays a debt to the pool: that part becomes pool cash.
+        // A deposit first repays a debt to the pool: that part becomes pool cash. `_settleWithPool`
+        // books the whole amount as paid by the pool and the repaid part as collected; the tokens
+        // come from the depositor, so the pool gets the amount back.
         _settleWithPool(account, amountWad.toInt(), 0);
-        poolCash += amountWad.toInt() - debtBefore + (-int256(account.collateral)).pos().toInt();
+        poolCash += amountWad.toInt();
         if (debtBefore != 0) emit DebtRepaid(accountId, MathLib.min(uint256(debtBefore), amountWad));
         emit CollateralDeposited(accountId, msg.sender, amountWad, account.collateral);
     }
