@@ -576,10 +576,13 @@ abstract contract EngineBase is AccessControl, ReentrancyGuard {
         if (h.positionCount != 0) h.maintenanceMargin += globalConfig.keeperRewardFloor;
     }
 
-    /// @dev E - positive PnL >= IM + reservations: unrealized profit never backs new risk.
+    /// @dev E - positive PnL >= IM + reservations: unrealized profit never backs new risk. MM
+    /// includes the keeper reward floor and IM does not, so a small position can have MM > IM;
+    /// the requirement is then MM, so no action that passes this check leaves the account
+    /// liquidatable (SPEC invariant 4).
     function _requireInitialMargin(Health memory h, uint256 reserved) internal pure {
         int256 equityWithoutProfit = h.equity - h.positivePnl.toInt();
-        uint256 required = h.initialMargin + reserved;
+        uint256 required = MathLib.max(h.initialMargin, h.maintenanceMargin) + reserved;
         if (equityWithoutProfit < required.toInt()) revert InsufficientMargin(equityWithoutProfit, required);
     }
 
