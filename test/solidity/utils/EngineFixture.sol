@@ -34,6 +34,21 @@ abstract contract EngineFixture is Test {
     address internal keeper = address(0x4EE9E2);
 
     function setUpEngine() internal {
+        setUpEngineUnwired();
+        governance.setModules(address(this), address(this));
+
+        ethFeed = new MockAggregator(8, "ETH / USD");
+        btcFeed = new MockAggregator(8, "BTC / USD");
+        ethFeed.setPrice(3000e8);
+        btcFeed.setPrice(60_000e8);
+        governance.listMarket(defaultMarketConfig(address(ethFeed), 1_000_000e18), defaultTiers());
+        governance.listMarket(defaultMarketConfig(address(btcFeed), 50_000e18), defaultTiers());
+
+        fundPool(10_000_000e6);
+    }
+
+    /// @dev The engine, its vault and modules and the global config; no order book, pool or market yet.
+    function setUpEngineUnwired() internal {
         vm.warp(START);
         usdc = new MockUSDC();
         vault = new Vault(usdc, address(this));
@@ -45,16 +60,6 @@ abstract contract EngineFixture is Test {
         vault.grantRole(vault.OPERATOR_ROLE(), address(engine));
         vault.grantRole(vault.OPERATOR_ROLE(), address(this));
         governance.setGlobalConfig(defaultGlobalConfig());
-        governance.setModules(address(this), address(this));
-
-        ethFeed = new MockAggregator(8, "ETH / USD");
-        btcFeed = new MockAggregator(8, "BTC / USD");
-        ethFeed.setPrice(3000e8);
-        btcFeed.setPrice(60_000e8);
-        governance.listMarket(defaultMarketConfig(address(ethFeed), 1_000_000e18), defaultTiers());
-        governance.listMarket(defaultMarketConfig(address(btcFeed), 50_000e18), defaultTiers());
-
-        fundPool(10_000_000e6);
     }
 
     function defaultGlobalConfig() internal pure returns (EngineBase.GlobalConfig memory) {
