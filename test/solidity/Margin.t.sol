@@ -178,6 +178,33 @@ contract MarginTest is EngineFixture {
         assertEq(usdc.balanceOf(address(vault)) * 1e12, engineLedgerTotal(keepers), "vault == ledger");
     }
 
+    /// @dev SPEC invariant 6: closing everything and withdrawing pays collateral + realized PnL -
+    /// fees - impact - funding - borrowing, rounded down to token units, never more.
+    function test_closeAndWithdraw_paysExactlyTheLedgerNeverMore() public {
+        uint40 a = depositFor(alice, 0, 1_000e6);
+        EngineBase.FillResult memory open = fillAt(a, ETH, 1e18, 3000e18);
+        vm.warp(START + 1 hours);
+        setPrice(ethFeed, 3050e18);
+        setPrice(btcFeed, 60_000e18);
+        EngineBase.FillResult memory close = fillAt(a, ETH, -1e18, 3050e18);
+        assertEq(close.realizedPnl, 50e18, "realized");
+        // funding 1 h at K = 1: (1/1e6 + 0.01%) * 3050 / 8; borrowing 2% a year (u ~ 0) for 1 h
+        int256 funding = 0.03850625e18; // 1 * 1.01e14 * 3050 * 3600 / 28800 (exact)
+        int256 expected = 1_000e18 + 50e18 - int256(open.feeUsd + open.impactUsd + close.feeUsd) - funding;
+        int256 collateral = collateralOf(a);
+        assertLe(collateral, expected, "funding and borrowing were charged");
+        assertGe(collateral, expected - 0.0071e18, "borrowing: 2%+ of 3050 for 1 h is ~0.00697");
+        uint256 all = uint256(collateral) / 1e12;
+        vm.prank(alice);
+        engine.withdraw(0, all, alice);
+        assertEq(usdc.balanceOf(alice), all, "paid in token units");
+        assertLt(uint256(collateralOf(a)), 1e12, "only dust below a token unit stays");
+        vm.expectRevert(abi.encodeWithSelector(EngineBase.WithdrawExceedsCollateral.selector, uint256(1e12), collateralOf(a)));
+        vm.prank(alice);
+        engine.withdraw(0, 1, alice);
+        assertLedgerCovered();
+    }
+
     /* ---------------------------- margin tiers ---------------------------- */
 
     function test_tier_fixedWhenOpenedAnotherTradersOpenCannotRaiseIt() public {
