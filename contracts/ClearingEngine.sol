@@ -114,7 +114,8 @@ contract ClearingEngine is EngineBase {
 
     /// @notice Withdraws collateral. Allowed while the account stays at or above its initial
     /// requirement counting no unrealized profit, every held market has a valid price, the
-    /// balance is not negative, and reserved margin stays untouched.
+    /// balance is not negative, reserved margin stays untouched, and an account holding a
+    /// position keeps the minimum collateral.
     /// @param subaccount the caller's subaccount
     /// @param amount token units
     /// @param to recipient
@@ -127,6 +128,9 @@ contract ClearingEngine is EngineBase {
         if (amountWad.toInt() > collateral) revert WithdrawExceedsCollateral(amountWad, collateral);
         account.collateral = (collateral - amountWad.toInt()).toInt128();
         totalCollateral -= amountWad.toInt();
+        if (account.marketMask != 0 && account.collateral < uint256(globalConfig.minCollateral).toInt()) {
+            revert InsufficientCollateral(account.collateral, globalConfig.minCollateral);
+        }
         if (account.marketMask != 0 || account.reservedMargin != 0) {
             Health memory h = _health(account, accountId, type(uint256).max, 0);
             if (!h.pricesValid) revert PricesInvalid(accountId);

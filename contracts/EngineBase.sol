@@ -600,10 +600,13 @@ abstract contract EngineBase is AccessControl, ReentrancyGuard {
         if (h.positionCount != 0) h.maintenanceMargin += globalConfig.keeperRewardFloor;
     }
 
-    /// @dev E - positive PnL >= IM + reservations: unrealized profit never backs new risk.
+    /// @dev E - positive PnL >= IM + reservations: unrealized profit never backs new risk. MM
+    /// includes the keeper reward floor and IM does not, so a small position can have MM > IM;
+    /// the requirement is then MM, so no action that passes this check leaves the account
+    /// liquidatable (SPEC invariant 4).
     function _requireInitialMargin(Health memory h, uint256 reserved) internal pure {
         int256 equityWithoutProfit = h.equity - h.positivePnl.toInt();
-        uint256 required = h.initialMargin + reserved;
+        uint256 required = MathLib.max(h.initialMargin, h.maintenanceMargin) + reserved;
         if (equityWithoutProfit < required.toInt()) revert InsufficientMargin(equityWithoutProfit, required);
     }
 
@@ -764,8 +767,9 @@ abstract contract EngineBase is AccessControl, ReentrancyGuard {
         Account storage account = _accounts[accountId];
         uint256 amountWad = amount.toWad(tokenDecimals);
         int256 debtBefore = (-int256(account.collateral)).pos().toInt();
-        // Settling with the pool makes a repaid debt pool cash; the deposit itself comes from
-        // outside, so the pool gets back what the settlement took from it.
+        // A deposit first repays a debt to the pool: that part becomes pool cash. `_settleWithPool`
+        // books the whole amount as paid by the pool and the repaid part as collected; the tokens
+        // come from the depositor, so the pool gets the amount back.
         _settleWithPool(account, amountWad.toInt(), 0);
         poolCash += amountWad.toInt();
         if (debtBefore != 0) emit DebtRepaid(accountId, MathLib.min(uint256(debtBefore), amountWad));

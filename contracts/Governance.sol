@@ -20,11 +20,14 @@ contract Governance is EngineBase {
     constructor(Vault vault_) EngineBase(vault_) {}
 
 
-    /// @notice Wires the order book and the liquidity pool, once.
+    /// @notice Wires the order book and the liquidity pool, once (neither may be zero, or "once"
+    /// would not hold: a zero order book lets the admin wire them again).
     /// @param orderBook_ the only contract that can fill, reserve and release margin
     /// @param liquidityPool_ the only contract that can move pool cash in and out
     function setModules(address orderBook_, address liquidityPool_) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (orderBook != address(0)) revert ModulesAlreadySet();
+        if (orderBook_ == address(0)) revert ParameterOutOfBounds("orderBook", 0, 1);
+        if (liquidityPool_ == address(0)) revert ParameterOutOfBounds("liquidityPool", 0, 1);
         orderBook = orderBook_;
         liquidityPool = liquidityPool_;
         emit ModulesSet(orderBook_, liquidityPool_);

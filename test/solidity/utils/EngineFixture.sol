@@ -36,21 +36,7 @@ abstract contract EngineFixture is Test {
     address internal keeper = address(0x4EE9E2);
 
     function setUpEngine() internal {
-        vm.warp(START);
-        usdc = new MockUSDC();
-        vault = new Vault(usdc, address(this));
-        Governance governanceModule = new Governance(vault);
-        Liquidator liquidatorModule = new Liquidator(vault);
-        PoolValuation valuationModule = new PoolValuation(vault);
-        engine = new ClearingEngine(
-            vault, address(this), address(governanceModule), address(liquidatorModule), address(valuationModule)
-        );
-        governance = Governance(address(engine));
-        liquidator = Liquidator(address(engine));
-        valuation = PoolValuation(address(engine));
-        vault.grantRole(vault.OPERATOR_ROLE(), address(engine));
-        vault.grantRole(vault.OPERATOR_ROLE(), address(this));
-        governance.setGlobalConfig(defaultGlobalConfig());
+        setUpEngineUnwired();
         governance.setModules(deployOrderBook(), deployPool());
 
         ethFeed = new MockAggregator(8, "ETH / USD");
@@ -73,6 +59,25 @@ abstract contract EngineFixture is Test {
     /// `fundPool`); pool tests override this to deploy the real one.
     function deployPool() internal virtual returns (address) {
         return address(this);
+    }
+
+    /// @dev The engine, its vault and modules and the global config; no order book, pool or market yet.
+    function setUpEngineUnwired() internal {
+        vm.warp(START);
+        usdc = new MockUSDC();
+        vault = new Vault(usdc, address(this));
+        Governance governanceModule = new Governance(vault);
+        Liquidator liquidatorModule = new Liquidator(vault);
+        PoolValuation valuationModule = new PoolValuation(vault);
+        engine = new ClearingEngine(
+            vault, address(this), address(governanceModule), address(liquidatorModule), address(valuationModule)
+        );
+        governance = Governance(address(engine));
+        liquidator = Liquidator(address(engine));
+        valuation = PoolValuation(address(engine));
+        vault.grantRole(vault.OPERATOR_ROLE(), address(engine));
+        vault.grantRole(vault.OPERATOR_ROLE(), address(this));
+        governance.setGlobalConfig(defaultGlobalConfig());
     }
 
     function defaultGlobalConfig() internal pure returns (EngineBase.GlobalConfig memory) {
@@ -171,5 +176,47 @@ abstract contract EngineFixture is Test {
         for (uint256 i; i < keepers.length; ++i) {
             total += engine.keeperCredits(keepers[i]);
         }
+    }
+
+    /// @dev SPEC invariant 1: the vault's balance (scaled to WAD) covers every ledger entry.
+    function assertLedgerCovered() internal view {
+        address[] memory keepers = new address[](4);
+        keepers[0] = keeper;
+        keepers[1] = alice;
+        keepers[2] = bob;
+        keepers[3] = carol;
+        assertGe(usdc.balanceOf(address(vault)) * 1e12, engineLedgerTotal(keepers), "vault covers the ledger");
+    }
+
+    /// @dev Replaces a market's config through the risk role (this contract holds it).
+    function setMarketConfig(uint8 marketId, EngineBase.MarketConfig memory config) internal {
+        governance.setMarketConfig(marketId, config);
+    }
+
+    /// @dev The equity of an account at the latest prices.
+    function equityOf(uint40 accountId) internal view returns (int256) {
+        (EngineBase.Health memory h,) = engine.accountHealth(accountId);
+        return h.equity;
+    }
+
+    function collateralOf(uint40 accountId) internal view returns (int256) {
+        return engine.getAccount(accountId).collateral;
+    }
+
+    function fillReduceOnly(uint40 accountId, uint8 marketId, int256 sizeDelta, uint256 price)
+        internal
+        returns (EngineBase.FillResult memory)
+    {
+        return engine.fill(
+            EngineBase.FillRequest({
+                accountId: accountId,
+                marketId: marketId,
+                reduceOnly: true,
+                sizeDelta: sizeDelta,
+                price: price,
+                acceptablePrice: sizeDelta > 0 ? type(uint256).max : 0,
+                reservation: 0
+            })
+        );
     }
 }

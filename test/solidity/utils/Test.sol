@@ -15,6 +15,7 @@ interface Vm {
     function expectRevert(bytes calldata revertData) external;
     function expectEmit() external;
     function expectEmit(bool t1, bool t2, bool t3, bool data) external;
+    function expectEmit(bool t1, bool t2, bool t3, bool data, address emitter) external;
     function assume(bool condition) external pure;
     function label(address who, string calldata name) external;
     function addr(uint256 privateKey) external pure returns (address);
