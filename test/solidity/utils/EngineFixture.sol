@@ -55,6 +55,9 @@ abstract contract EngineFixture is Test {
         return address(this);
     }
 
+    /// @dev Standing in for the order book, the test contract holds no orders to cancel.
+    function cancelAccountOrders(uint40, address) external virtual {}
+
     /// @dev The liquidity pool the engine trusts. By default the test contract plays it (see
     /// `fundPool`); pool tests override this to deploy the real one.
     function deployPool() internal virtual returns (address) {
