@@ -44,6 +44,7 @@ contract OrderBookQueueInvariantTest is OrderBookFixture {
         uint256 head;
         uint256 tail;
         uint16 subaccount;
+        uint256 time = START; // tracked here: block.timestamp may be cached across warps under viaIR
 
         for (uint256 step; step < STEPS; ++step) {
             seed = next(seed);
@@ -56,24 +57,25 @@ contract OrderBookQueueInvariantTest is OrderBookFixture {
                 if ((seed >> 32) % 2 == 0) size = -size;
                 uint256 key = marketOrder(owner, subaccount, ETH, size, size > 0 ? type(uint256).max : 0);
                 assertEq(key, book.queuedKey(ETH, uint64(tail)), "queued at the tail");
-                queue[tail++] = Pending(key, accountId, owner, size, block.timestamp, roundCount - 1);
+                queue[tail++] = Pending(key, accountId, owner, size, time, roundCount - 1);
             } else if (action == 1) {
                 // Time passes (possibly not at all) and the feed writes a round.
-                vm.warp(block.timestamp + (seed >> 8) % 25);
+                time += (seed >> 8) % 25;
+                vm.warp(time);
                 uint256 price = (2500 + (seed >> 16) % 1000) * 1e18 + ((seed >> 32) % 100) * 1e16;
                 uint80 id = ethFeed.setPrice(int256(price / 1e10));
-                rounds[roundCount] = Round(id, block.timestamp, price);
+                rounds[roundCount] = Round(id, time, price);
                 ++roundCount;
             } else if (head < tail) {
-                head = executeHead(queue, head, tail, rounds, roundCount);
+                head = executeHead(queue, head, tail, rounds, roundCount, time);
             }
         }
         // Drain: one more round after everything, then the whole queue executes in order.
-        vm.warp(block.timestamp + 1);
-        rounds[roundCount] = Round(ethFeed.setPrice(3000e8), block.timestamp, 3000e18);
+        vm.warp(++time);
+        rounds[roundCount] = Round(ethFeed.setPrice(3000e8), time, 3000e18);
         ++roundCount;
         while (head < tail) {
-            head = executeHead(queue, head, tail, rounds, roundCount);
+            head = executeHead(queue, head, tail, rounds, roundCount, time);
         }
         (uint64 queueHead, uint64 queueTail) = book.queues(ETH);
         assertEq(uint256(queueHead), tail, "queue drained");
@@ -82,8 +84,14 @@ contract OrderBookQueueInvariantTest is OrderBookFixture {
 
     /// @dev Executes the model's head if its fill round exists; checks the wrong rounds around it
     /// are refused, the fill price, and that the orders behind it are untouched.
-    function executeHead(Pending[] memory queue, uint256 head, uint256 tail, Round[] memory rounds, uint256 roundCount)
-        internal
+    function executeHead(
+        Pending[] memory queue,
+        uint256 head,
+        uint256 tail,
+        Round[] memory rounds,
+        uint256 roundCount,
+        uint256 time
+    ) internal
         returns (uint256)
     {
         Pending memory o = queue[head];
@@ -121,7 +129,7 @@ contract OrderBookQueueInvariantTest is OrderBookFixture {
         }
 
         uint256 price = rounds[fill].price;
-        if (block.timestamp > rounds[fill].startedAt + defaultOrderConfig().lateDelay) {
+        if (time > rounds[fill].startedAt + defaultOrderConfig().lateDelay) {
             uint256 latest = rounds[roundCount - 1].price;
             price = o.size > 0 ? (latest > price ? latest : price) : (latest < price ? latest : price);
         }
