@@ -122,6 +122,8 @@ contract OrderBook is IOrderBook, ReentrancyGuard {
     error ExecutionFeeNotWholeGwei(uint256 fee);
     error TooManyPendingOrders(uint40 accountId, uint256 max);
     error InvalidTriggerPrice(OrderType orderType, uint256 triggerPrice);
+    error InvalidAcceptablePrice(uint256 acceptablePrice, uint256 maxPrice);
+    error LengthMismatch(uint256 fillRounds, uint256 previousRounds);
     error TakeProfitMustReduce();
     error PriceUnavailable(uint8 marketId, ChainlinkLib.Status status);
     error QueueEmpty(uint8 marketId);
@@ -362,6 +364,9 @@ contract OrderBook is IOrderBook, ReentrancyGuard {
         external
         nonReentrant
     {
+        if (fillRoundIds.length != previousRoundIds.length) {
+            revert LengthMismatch(fillRoundIds.length, previousRoundIds.length);
+        }
         for (uint256 i; i < fillRoundIds.length; ++i) {
             _executeHead(marketId, fillRoundIds[i], previousRoundIds[i]);
         }
@@ -531,6 +536,10 @@ contract OrderBook is IOrderBook, ReentrancyGuard {
         bool conditional = p.orderType != OrderType.Market;
         if (conditional != (p.triggerPrice != 0) || p.triggerPrice > type(uint80).max) {
             revert InvalidTriggerPrice(p.orderType, p.triggerPrice);
+        }
+        // Stored in 80 bits; type(uint256).max (no bound) is kept apart. Clamping would silently widen a buy's bound.
+        if (p.acceptablePrice > type(uint80).max && p.acceptablePrice != type(uint256).max) {
+            revert InvalidAcceptablePrice(p.acceptablePrice, type(uint80).max);
         }
         if (p.orderType == OrderType.TakeProfit && !p.reduceOnly) revert TakeProfitMustReduce();
         if (market.closed && !p.reduceOnly) revert PriceUnavailable(p.marketId, ChainlinkLib.Status.Stale);
