@@ -261,6 +261,24 @@ contract OrderBookConditionalTest is OrderBookFixture {
         conditionalOrder(alice, 0, ETH, OrderBook.OrderType.StopMarket, false, 1e18, uint256(1) << 80);
     }
 
+    function test_acceptablePriceThatDoesNotFitIsRefusedNotWidened() public {
+        uint40 a = depositFor(alice, 0, 10_000e6);
+        uint256 tooLarge = uint256(type(uint80).max) + 1;
+        vm.expectRevert(
+            abi.encodeWithSelector(OrderBook.InvalidAcceptablePrice.selector, tooLarge, uint256(type(uint80).max))
+        );
+        marketOrder(alice, 0, ETH, 1e18, tooLarge);
+        uint256 key = marketOrder(alice, 0, ETH, 1e18, type(uint256).max); // no bound is still allowed
+        assertEq(book.getOrder(key).accountId, a, "unbounded buy queued");
+    }
+
+    function test_executeOrdersNeedsOnePredecessorPerRound() public {
+        uint80[] memory rounds = new uint80[](2);
+        uint80[] memory previous = new uint80[](1);
+        vm.expectRevert(abi.encodeWithSelector(OrderBook.LengthMismatch.selector, uint256(2), uint256(1)));
+        book.executeOrders(ETH, rounds, previous);
+    }
+
     function test_orderForAnUnknownAccountOrMarketIsRefused() public {
         vm.expectRevert(abi.encodeWithSelector(OrderBook.UnknownAccount.selector, alice, uint16(0)));
         marketOrder(alice, 0, ETH, 1e18, type(uint256).max);

@@ -27,6 +27,10 @@ contract OrderBookQueueInvariantTest is OrderBookFixture {
 
     uint256 internal constant STEPS = 48;
 
+    /// @dev The time, tracked here: block.timestamp may be cached across warps under viaIR.
+    uint256 internal clock;
+    uint16 internal lastSubaccount;
+
     function setUp() public {
         setUpOrderBook();
     }
@@ -36,50 +40,55 @@ contract OrderBookQueueInvariantTest is OrderBookFixture {
     }
 
     function testFuzz_fillsUseTheFirstRoundAfterCreationInQueueOrder(uint256 seed) public {
-        address[3] memory traders = [alice, bob, carol];
         Pending[] memory queue = new Pending[](STEPS + 1);
         Round[] memory rounds = new Round[](STEPS + 2);
         rounds[0] = Round(round1(1), START, 3000e18);
         uint256 roundCount = 1;
         uint256 head;
         uint256 tail;
-        uint16 subaccount;
-        uint256 time = START; // tracked here: block.timestamp may be cached across warps under viaIR
+        clock = START;
 
         for (uint256 step; step < STEPS; ++step) {
             seed = next(seed);
             uint256 action = seed % 3;
             if (action == 0) {
-                // A trader commits an order on a fresh subaccount, so its position shows its fill price.
-                address owner = traders[(seed >> 8) % 3];
-                uint40 accountId = depositFor(owner, ++subaccount, 10_000e6);
-                int256 size = int256(((seed >> 16) % 20 + 1) * 0.01e18);
-                if ((seed >> 32) % 2 == 0) size = -size;
-                uint256 key = marketOrder(owner, subaccount, ETH, size, size > 0 ? type(uint256).max : 0);
-                assertEq(key, book.queuedKey(ETH, uint64(tail)), "queued at the tail");
-                queue[tail++] = Pending(key, accountId, owner, size, time, roundCount - 1);
+                queue[tail] = commit(seed, tail, roundCount - 1);
+                ++tail;
             } else if (action == 1) {
                 // Time passes (possibly not at all) and the feed writes a round.
-                time += (seed >> 8) % 25;
-                vm.warp(time);
+                clock += (seed >> 8) % 25;
+                vm.warp(clock);
                 uint256 price = (2500 + (seed >> 16) % 1000) * 1e18 + ((seed >> 32) % 100) * 1e16;
                 uint80 id = ethFeed.setPrice(int256(price / 1e10));
-                rounds[roundCount] = Round(id, time, price);
+                rounds[roundCount] = Round(id, clock, price);
                 ++roundCount;
             } else if (head < tail) {
-                head = executeHead(queue, head, tail, rounds, roundCount, time);
+                head = executeHead(queue, head, tail, rounds, roundCount);
             }
         }
         // Drain: one more round after everything, then the whole queue executes in order.
-        vm.warp(++time);
-        rounds[roundCount] = Round(ethFeed.setPrice(3000e8), time, 3000e18);
+        vm.warp(++clock);
+        rounds[roundCount] = Round(ethFeed.setPrice(3000e8), clock, 3000e18);
         ++roundCount;
         while (head < tail) {
-            head = executeHead(queue, head, tail, rounds, roundCount, time);
+            head = executeHead(queue, head, tail, rounds, roundCount);
         }
         (uint64 queueHead, uint64 queueTail) = book.queues(ETH);
         assertEq(uint256(queueHead), tail, "queue drained");
         assertEq(uint256(queueTail), tail, "tail");
+    }
+
+    /// @dev A trader commits an order on a fresh subaccount, so its position shows its fill price.
+    function commit(uint256 seed, uint256 tail, uint256 anchor) internal returns (Pending memory) {
+        address[3] memory traders = [alice, bob, carol];
+        address owner = traders[(seed >> 8) % 3];
+        uint16 subaccount = ++lastSubaccount;
+        uint40 accountId = depositFor(owner, subaccount, 10_000e6);
+        int256 size = int256(((seed >> 16) % 20 + 1) * 0.01e18);
+        if ((seed >> 32) % 2 == 0) size = -size;
+        uint256 key = marketOrder(owner, subaccount, ETH, size, size > 0 ? type(uint256).max : 0);
+        assertEq(key, book.queuedKey(ETH, uint64(tail)), "queued at the tail");
+        return Pending(key, accountId, owner, size, clock, anchor);
     }
 
     /// @dev Executes the model's head if its fill round exists; checks the wrong rounds around it
@@ -89,8 +98,7 @@ contract OrderBookQueueInvariantTest is OrderBookFixture {
         uint256 head,
         uint256 tail,
         Round[] memory rounds,
-        uint256 roundCount,
-        uint256 time
+        uint256 roundCount
     ) internal
         returns (uint256)
     {
@@ -129,7 +137,7 @@ contract OrderBookQueueInvariantTest is OrderBookFixture {
         }
 
         uint256 price = rounds[fill].price;
-        if (time > rounds[fill].startedAt + defaultOrderConfig().lateDelay) {
+        if (clock > rounds[fill].startedAt + defaultOrderConfig().lateDelay) {
             uint256 latest = rounds[roundCount - 1].price;
             price = o.size > 0 ? (latest > price ? latest : price) : (latest < price ? latest : price);
         }
