@@ -122,6 +122,8 @@ contract OrderBook is IOrderBook, ReentrancyGuard {
     error ExecutionFeeNotWholeGwei(uint256 fee);
     error TooManyPendingOrders(uint40 accountId, uint256 max);
     error InvalidTriggerPrice(OrderType orderType, uint256 triggerPrice);
+    error InvalidAcceptablePrice(uint256 acceptablePrice, uint256 maxPrice);
+    error LengthMismatch(uint256 fillRounds, uint256 previousRounds);
     error TakeProfitMustReduce();
     error PriceUnavailable(uint8 marketId, ChainlinkLib.Status status);
     error QueueEmpty(uint8 marketId);
@@ -362,6 +364,9 @@ contract OrderBook is IOrderBook, ReentrancyGuard {
         external
         nonReentrant
     {
+        if (fillRoundIds.length != previousRoundIds.length) {
+            revert LengthMismatch(fillRoundIds.length, previousRoundIds.length);
+        }
         for (uint256 i; i < fillRoundIds.length; ++i) {
             _executeHead(marketId, fillRoundIds[i], previousRoundIds[i]);
         }
@@ -479,8 +484,9 @@ contract OrderBook is IOrderBook, ReentrancyGuard {
         try engine.fill(request) returns (EngineBase.FillResult memory result) {
             emit OrderExecuted(key, o.accountId, msg.sender, roundId, price, result.fillPrice, result.feeUsd);
         } catch (bytes memory reason) {
-            // An empty reason is an out-of-gas, and a feed read refused for lack of gas is the
-            // executor's choice of gas limit: neither may turn a binding order into a cancel.
+            // An empty reason is an out-of-gas or a failure outside the rules, and a starved feed read
+            // means the executor sent too little gas: never turn either into a cancel, or anyone (the
+            // owner included) could back out of a binding order without penalty by choosing the gas.
             if (reason.length < 4 || bytes4(reason) == ChainlinkLib.InsufficientGasForFeedCall.selector) {
                 assembly {
                     revert(add(reason, 32), mload(reason))
@@ -530,6 +536,10 @@ contract OrderBook is IOrderBook, ReentrancyGuard {
         bool conditional = p.orderType != OrderType.Market;
         if (conditional != (p.triggerPrice != 0) || p.triggerPrice > type(uint80).max) {
             revert InvalidTriggerPrice(p.orderType, p.triggerPrice);
+        }
+        // Stored in 80 bits; type(uint256).max (no bound) is kept apart. Clamping would silently widen a buy's bound.
+        if (p.acceptablePrice > type(uint80).max && p.acceptablePrice != type(uint256).max) {
+            revert InvalidAcceptablePrice(p.acceptablePrice, type(uint80).max);
         }
         if (p.orderType == OrderType.TakeProfit && !p.reduceOnly) revert TakeProfitMustReduce();
         if (market.closed && !p.reduceOnly) revert PriceUnavailable(p.marketId, ChainlinkLib.Status.Stale);

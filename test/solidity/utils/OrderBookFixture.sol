@@ -53,4 +53,79 @@ abstract contract OrderBookFixture is EngineFixture {
             })
         );
     }
+
+    /// @dev Any order type, paying `fee` as its execution fee.
+    function placeOrder(
+        address owner,
+        uint16 subaccount,
+        uint8 marketId,
+        OrderBook.OrderType orderType,
+        bool reduceOnly,
+        int256 sizeDelta,
+        uint256 triggerPrice,
+        uint256 acceptablePrice,
+        uint256 fee
+    ) internal returns (uint256 key) {
+        vm.deal(owner, owner.balance + fee);
+        vm.prank(owner);
+        key = book.createOrder{value: fee}(
+            OrderBook.CreateOrderParams({
+                subaccount: subaccount,
+                marketId: marketId,
+                orderType: orderType,
+                reduceOnly: reduceOnly,
+                sizeDelta: sizeDelta,
+                triggerPrice: triggerPrice,
+                acceptablePrice: acceptablePrice
+            })
+        );
+    }
+
+    /// @dev A conditional order with the minimum fee and no slippage bound.
+    function conditionalOrder(
+        address owner,
+        uint16 subaccount,
+        uint8 marketId,
+        OrderBook.OrderType orderType,
+        bool reduceOnly,
+        int256 sizeDelta,
+        uint256 triggerPrice
+    ) internal returns (uint256 key) {
+        return placeOrder(
+            owner,
+            subaccount,
+            marketId,
+            orderType,
+            reduceOnly,
+            sizeDelta,
+            triggerPrice,
+            sizeDelta > 0 ? type(uint256).max : 0,
+            MIN_FEE
+        );
+    }
+
+    /// @dev Round `n` of phase 1 of a mock feed.
+    function round1(uint64 n) internal pure returns (uint80) {
+        return uint80((uint256(1) << 64) | n);
+    }
+
+    /// @dev Executes the head of a market's queue at `roundId`, whose predecessor in the same phase is `roundId - 1`.
+    function executeAt(address executor, uint8 marketId, uint80 roundId) internal {
+        vm.prank(executor);
+        book.executeOrder(marketId, roundId, roundId - 1);
+    }
+
+    /// @dev Reservation the order book computes for an order at `indexPrice` with the market's first tier.
+    function expectedReservation(uint256 size, uint256 indexPrice, bool reduceOnly) internal pure returns (uint256) {
+        OrderBook.OrderConfig memory c = defaultOrderConfig();
+        uint256 buffered = _mulDivUp(indexPrice, WAD + c.marginBuffer, WAD);
+        uint256 notional = _mulDivUp(size, buffered, WAD);
+        uint256 rate = 0.0005e18 + 0.005e18 + (reduceOnly ? 0 : defaultTiers()[0].imr);
+        uint256 units = _mulDivUp(_mulDivUp(notional, rate, WAD), 1, 1e12);
+        return units * 1e12;
+    }
+
+    function _mulDivUp(uint256 x, uint256 y, uint256 d) internal pure returns (uint256) {
+        return (x * y + d - 1) / d;
+    }
 }

@@ -4,6 +4,12 @@ pragma solidity 0.8.30;
 /// @dev The cheatcodes Hardhat's Solidity test runner provides (the Foundry-compatible subset
 /// these tests use).
 interface Vm {
+    struct Log {
+        bytes32[] topics;
+        bytes data;
+        address emitter;
+    }
+
     function warp(uint256 timestamp) external;
     function roll(uint256 blockNumber) external;
     function prank(address sender) external;
@@ -21,6 +27,7 @@ interface Vm {
     function addr(uint256 privateKey) external pure returns (address);
     function sign(uint256 privateKey, bytes32 digest) external pure returns (uint8 v, bytes32 r, bytes32 s);
     function recordLogs() external;
+    function getRecordedLogs() external returns (Log[] memory logs);
     function snapshotState() external returns (uint256);
     function revertToState(uint256 id) external returns (bool);
 }
