@@ -263,10 +263,8 @@ contract Handler is Test {
             }
             rounds[m] = _rounds[m][first].roundId;
             previous[m] = _rounds[m][first - 1].roundId;
-            (, int256 answer,,,) = feeds[m].getRoundData(rounds[m]);
-            epochPrices[m] = uint256(answer) * 1e10;
+            epochPrices[m] = _epochPrice(m, _rounds[m][first], cutoff);
         }
-        PoolValuation(address(engine)).checkpointAll();
         (int256 base, int256 pnl,) = PoolValuation(address(engine)).epochValuation(epochPrices);
         uint256 supply = pool.totalSupply();
         try pool.settleEpoch(rounds, previous) {
@@ -328,6 +326,19 @@ contract Handler is Test {
     /* ------------------------------------------------------------------ */
     /*                              HELPERS                                */
     /* ------------------------------------------------------------------ */
+
+    /// @dev The price the pool uses for a market: its first round after the cutoff if it started
+    /// within epochPriceWait, else the last valid price at the cutoff moved against the LPs.
+    function _epochPrice(uint8 m, PostedRound memory first, uint256 cutoff) internal returns (uint256) {
+        (, uint32 priceWait,,,) = pool.poolConfig();
+        PoolValuation(address(engine)).checkpointAll();
+        if (first.startedAt <= cutoff + priceWait) {
+            (, int256 answer,,,) = feeds[m].getRoundData(first.roundId);
+            return uint256(answer) * 1e10;
+        }
+        (int256 skew, uint256 lastPrice) = PoolValuation(address(engine)).epochMarket(m);
+        return skew >= 0 ? MathLib.mulDivUp(lastPrice, 1.003e18, WAD) : MathLib.mulDivDown(lastPrice, 0.997e18, WAD);
+    }
 
     function _checkFillAccounting(
         uint40 id,
