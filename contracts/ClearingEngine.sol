@@ -167,20 +167,25 @@ contract ClearingEngine is EngineBase {
     /*                      ORDER BOOK AND POOL HOOKS                      */
     /* ------------------------------------------------------------------ */
 
-    /// @notice Reserves margin for a new order: the account must afford its initial requirement
-    /// plus all reservations, counting no unrealized profit. Only the order book calls it.
+    /// @notice Reserves margin for a new order. An order that can grow a position needs every
+    /// held price valid and the account to afford its initial requirement plus all reservations,
+    /// counting no unrealized profit; a reduce-only order is always accepted (reducing is always
+    /// allowed), its reservation only holding its fees back from withdrawal. Only the order book
+    /// calls it.
     /// @param accountId the account
     /// @param amount margin to hold (WAD)
-    /// @param increasesExposure whether the order can grow a position (then every held price must be valid)
+    /// @param increasesExposure whether the order can grow a position
     function reserveMargin(uint40 accountId, uint256 amount, bool increasesExposure) external {
         _onlyOrderBook();
         Account storage account = _accounts[accountId];
         if (account.owner == address(0)) revert UnknownAccount(accountId);
         uint256 reserved = account.reservedMargin + amount;
         account.reservedMargin = reserved.toUint128();
-        Health memory h = _health(account, accountId, type(uint256).max, 0);
-        if (increasesExposure && !h.pricesValid) revert PricesInvalid(accountId);
-        _requireInitialMargin(h, reserved);
+        if (increasesExposure) {
+            Health memory h = _health(account, accountId, type(uint256).max, 0);
+            if (!h.pricesValid) revert PricesInvalid(accountId);
+            _requireInitialMargin(h, reserved);
+        }
         emit MarginReserved(accountId, amount, reserved);
     }
 

@@ -570,7 +570,8 @@ contract OrderBook is IOrderBook, ReentrancyGuard {
         uint256 bufferedPrice = indexPrice.mulDivUp(WAD + orderConfig.marginBuffer, WAD);
         uint256 notional = MathLib.abs(p.sizeDelta).mulDivUp(bufferedPrice, WAD);
         MarketOrderConfig memory bounds = marketOrderConfig[p.marketId];
-        if (notional.mulDivDown(indexPrice, bufferedPrice) < bounds.minNotionalUsd) {
+        // A reduce-only order may close a position of any size, dust included.
+        if (!p.reduceOnly && notional.mulDivDown(indexPrice, bufferedPrice) < bounds.minNotionalUsd) {
             revert NotionalTooSmall(notional.mulDivDown(indexPrice, bufferedPrice), bounds.minNotionalUsd);
         }
         uint256 rate = uint256(market.takerFee) + market.kMax;

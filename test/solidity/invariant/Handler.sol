@@ -353,8 +353,10 @@ contract Handler is Test {
         (, int256 answer,,,) = feeds[m].getRoundData(fillRound.roundId);
         uint256 price = uint256(answer) * 1e10;
         bool late = block.timestamp > uint256(fillRound.startedAt) + 60;
-        // 9.9: right after its fill, a position shows no profit at the fill price.
-        if (!late && MathLib.mulDivFloor(afterwards.size, price, WAD) > afterwards.cost) {
+        // 9.9: right after its fill, a new position (opened from zero or flipped) shows no profit
+        // at the fill price.
+        bool fresh = before.size == 0 || (int256(before.size) ^ int256(afterwards.size)) < 0;
+        if (fresh && !late && MathLib.mulDivFloor(afterwards.size, price, WAD) > afterwards.cost) {
             _breach(6, "a fresh position shows a profit");
         }
         // 9.6: the collateral moves by realized PnL - fees - impact - funding - borrowing, exactly.
