@@ -59,9 +59,11 @@ contract LiquidityPool is ERC20, ReentrancyGuard {
         uint128 assetsPaid; // net of the redeem fee
     }
 
+    /// @dev Packing: one slot (64 + 128 + 64 bits).
     struct Request {
-        uint64 epoch;
+        uint64 epoch; // the epoch the request waits for (rolled forward by deferrals and pro rata fills)
         uint128 amount; // assets (WAD) for deposits, shares for redemptions
+        uint64 origin; // the epoch its oldest part joined: once that cutoff passed, none of it is revocable
     }
 
     struct Claimable {
@@ -542,6 +544,8 @@ contract LiquidityPool is ERC20, ReentrancyGuard {
         if (resolved.amount != 0 && resolved.epoch != epoch) revert PendingRequestInOtherEpoch(resolved.epoch, epoch);
         request.epoch = epoch;
         request.amount = (uint256(resolved.amount) + amount).toUint128();
+        // A top-up keeps the origin of a rolled part, so that it cannot be cancelled with it.
+        request.origin = resolved.amount == 0 ? epoch : resolved.origin;
     }
 
     function _cancelRequest(Request storage request, address controller, bool isDeposit)
@@ -551,8 +555,12 @@ contract LiquidityPool is ERC20, ReentrancyGuard {
         amount = request.amount;
         uint64 epoch = request.epoch;
         if (amount == 0 || epochs[epoch].settled) revert NoPendingRequest(controller);
-        uint64 cutoff = epochs[epoch].cutoff;
-        if (epoch != currentEpoch || block.timestamp >= cutoff) revert RequestIrrevocable(epoch, cutoff);
+        // A request that rolled out of an earlier epoch stays irrevocable, even topped up.
+        uint64 origin = request.origin;
+        uint64 cutoff = epochs[origin].cutoff;
+        if (origin != currentEpoch || epoch != origin || block.timestamp >= cutoff) {
+            revert RequestIrrevocable(origin, cutoff);
+        }
         request.amount = 0;
         emit RequestCancelled(controller, epoch, isDeposit, amount);
     }

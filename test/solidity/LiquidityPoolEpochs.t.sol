@@ -226,4 +226,20 @@ contract LiquidityPoolEpochsTest is PoolTestBase {
         vm.expectRevert(LiquidityPool.AsyncOnly.selector);
         pool.previewRedeem(1e18);
     }
+
+    function test_aRolledRequestCannotBeCancelledByToppingItUp() public {
+        // Traders win past the cap: epoch 2 defers and lp2's deposit rolls into epoch 3.
+        trade(carol, ETH, 100e18, 3000e18);
+        settleCurrentEpoch(8000e18, 60_000e18); // 200 ETH long gain 1,000,000 > 0.9 * base
+        assertEq(pool.pendingDepositRequest(0, lp2), 100_000e6, "rolled");
+        // lp2 has seen the price of its epoch: it must not be able to take the deposit back.
+        usdc.mint(lp2, 1e6);
+        vm.startPrank(lp2);
+        usdc.approve(address(vault), 1e6);
+        pool.requestDeposit(1e6, lp2, lp2);
+        vm.expectRevert(abi.encodeWithSelector(LiquidityPool.RequestIrrevocable.selector, uint64(2), cutoffOf(2)));
+        pool.cancelDepositRequest(lp2, lp2);
+        vm.stopPrank();
+        assertLedger();
+    }
 }
