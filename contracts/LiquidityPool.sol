@@ -252,6 +252,15 @@ contract LiquidityPool is ERC20, ReentrancyGuard {
         _transfer(address(this), receiver, amount);
     }
 
+    /// @notice Moves `controller`'s requests through settled epochs (at most 32 per side and
+    /// call) into its claims. Permissionless: it only records results; claims and requests do
+    /// it too, but a request deferred over more epochs needs this to catch up.
+    /// @param controller the requests' controller
+    function resolveRequests(address controller) external {
+        _resolveDeposit(controller);
+        _resolveRedeem(controller);
+    }
+
     /* ------------------------------------------------------------------ */
     /*                               CLAIMS                                */
     /* ------------------------------------------------------------------ */

@@ -242,4 +242,19 @@ contract LiquidityPoolEpochsTest is PoolTestBase {
         vm.stopPrank();
         assertLedger();
     }
+
+    function test_aRequestDeferredOverMoreEpochsThanOneResolutionStepsCanBeResolved() public {
+        trade(carol, ETH, 100e18, 3000e18);
+        for (uint256 i; i < 40; ++i) {
+            settleCurrentEpoch(8000e18, 60_000e18); // deferred: profit above the cap
+        }
+        settleCurrentEpoch(3000e18, 60_000e18); // filled
+        // Anyone can move settled results into the controller's claim, 32 epochs per call.
+        pool.resolveRequests(lp2);
+        pool.resolveRequests(lp2);
+        assertEq(pool.pendingDepositRequest(0, lp2), 0, "nothing pending");
+        assertEq(pool.claimableDepositRequest(0, lp2), 100_000e6, "claimable");
+        assertGt(claimShares(lp2), 0, "shares");
+        assertLedger();
+    }
 }
