@@ -257,4 +257,58 @@ contract LiquidityPoolEpochsTest is PoolTestBase {
         assertGt(claimShares(lp2), 0, "shares");
         assertLedger();
     }
+
+    function test_manyDepositorsWithOddAmountsAndPartialClaimsNeverGetMoreThanMinted() public {
+        address[3] memory lps = [address(0xA1), address(0xA2), address(0xA3)];
+        uint256[3] memory amounts = [uint256(1_000_001), 33_333_333_333, 7_777_777_777_777];
+        for (uint256 i; i < 3; ++i) {
+            requestDepositFor(lps[i], amounts[i]);
+        }
+        uint256 poolSharesBefore = pool.balanceOf(address(pool));
+        settleCurrentEpoch(3000e18, 60_000e18);
+        (,,,, uint128 minted,,,) = pool.epochs(2);
+        uint256 claimed;
+        for (uint256 i; i < 3; ++i) {
+            // Two partial claims: a third, then the rest.
+            vm.startPrank(lps[i]);
+            claimed += pool.deposit(amounts[i] / 3, lps[i], lps[i]);
+            claimed += pool.deposit(amounts[i] - amounts[i] / 3, lps[i], lps[i]);
+            vm.stopPrank();
+            assertEq(pool.claimableDepositRequest(0, lps[i]), 0, "all claimed");
+        }
+        claimed += claimShares(lp2);
+        assertLe(claimed, minted, "never more than minted");
+        assertLe(minted - claimed, 8, "to rounding");
+        assertGe(pool.balanceOf(address(pool)), poolSharesBefore, "the pool keeps the dust");
+        assertLedger();
+
+        // And out again with partial claims: never more than the epoch paid.
+        for (uint256 i; i < 3; ++i) {
+            redeemRequest(lps[i], pool.balanceOf(lps[i]));
+        }
+        settleCurrentEpoch(3000e18, 60_000e18);
+        (,,,,,,, uint128 paid) = pool.epochs(3);
+        uint256 out;
+        for (uint256 i; i < 3; ++i) {
+            uint256 c = pool.claimableRedeemRequest(0, lps[i]);
+            vm.startPrank(lps[i]);
+            out += pool.redeem(c / 3, lps[i], lps[i]);
+            out += pool.redeem(c - c / 3, lps[i], lps[i]);
+            vm.stopPrank();
+        }
+        assertLe(out * 1e12, paid, "never more than paid");
+        assertLedger();
+    }
+
+    function test_aRequestAfterTheCutoffJoinsTheNextEpoch() public {
+        vm.warp(cutoffOf(2));
+        uint256 requestId = requestDepositFor(lp1, 5_000e6);
+        assertEq(requestId, 3, "next epoch");
+        settleCurrentEpoch(3000e18, 60_000e18);
+        assertEq(pool.pendingDepositRequest(0, lp1), 5_000e6, "still pending after epoch 2");
+        assertEq(pool.claimableDepositRequest(0, lp2), 100_000e6, "epoch 2 filled");
+        settleCurrentEpoch(3000e18, 60_000e18);
+        assertEq(pool.claimableDepositRequest(0, lp1), 5_000e6, "filled in epoch 3");
+        assertLedger();
+    }
 }
