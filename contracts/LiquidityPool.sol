@@ -497,7 +497,9 @@ contract LiquidityPool is ERC20, ReentrancyGuard {
     /// @dev The price of a market for an epoch: its first round after the cutoff when that round
     /// is valid and started within `epochPriceWait`; otherwise (no round in the window, proved by
     /// the first round or by the latest round predating the cutoff) the last valid price at the
-    /// cutoff moved against the LPs by gapBuffer.
+    /// cutoff moved against the LPs by gapBuffer. That last price is the feed's last round at or
+    /// before the cutoff (the proved predecessor, or the latest round) when its answer is valid:
+    /// the engine's stored price only moves when the market is touched and can be far older.
     function _epochPrice(uint64 epochId, uint8 marketId, uint256 cutoff, uint80 fillRoundId, uint80 previousRoundId)
         internal
         view
@@ -505,6 +507,7 @@ contract LiquidityPool is ERC20, ReentrancyGuard {
     {
         EngineBase.MarketConfig memory market = engine.marketConfig(marketId);
         uint256 waitUntil = cutoff + poolConfig.epochPriceWait;
+        ChainlinkLib.Round memory lastRound; // the feed's last round at or before the cutoff
         if (fillRoundId != 0) {
             ChainlinkLib.Round memory round = ChainlinkLib.proveFirstRoundAfter(
                 market.feed, anchorRounds[epochId][marketId], cutoff, fillRoundId, previousRoundId
@@ -515,13 +518,16 @@ contract LiquidityPool is ERC20, ReentrancyGuard {
             ) {
                 return round.price;
             }
+            // The proof checked that the predecessor (or the anchor) started at or before the cutoff.
+            (lastRound,) = ChainlinkLib.getRound(market.feed, previousRoundId);
         } else {
-            (ChainlinkLib.Round memory latest,) = ChainlinkLib.latest(market.feed, _sequencer());
-            if (block.timestamp <= waitUntil || latest.startedAt > cutoff) {
+            (lastRound,) = ChainlinkLib.latest(market.feed, _sequencer());
+            if (block.timestamp <= waitUntil || lastRound.startedAt > cutoff) {
                 revert EpochPriceMissing(marketId, waitUntil);
             }
         }
         (int256 skew, uint256 lastPrice) = PoolValuation(address(engine)).epochMarket(marketId);
+        if (ChainlinkLib.priceStatus(market.feed, lastRound) == ChainlinkLib.Status.Valid) lastPrice = lastRound.price;
         // Against the LPs: up when traders are net long, down when they are net short.
         return skew >= 0
             ? lastPrice.mulDivUp(WAD + market.gapBuffer, WAD)

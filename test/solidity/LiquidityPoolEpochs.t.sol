@@ -311,4 +311,33 @@ contract LiquidityPoolEpochsTest is PoolTestBase {
         assertEq(pool.claimableDepositRequest(0, lp1), 5_000e6, "filled in epoch 3");
         assertLedger();
     }
+
+    function test_theGapPriceStartsFromTheFeedsLastRoundBeforeTheCutoffNotAStaleStoredPrice() public {
+        // ETH falls to 2,000 before the cutoff; nobody touches the market, so the engine still
+        // stores 3,000. No round follows the cutoff within the wait.
+        setPrice(ethFeed, 2000e18);
+        vm.warp(uint256(cutoffOf(2)) + 15 minutes + 1);
+        uint256 snap = vm.snapshotState();
+        valuation.checkpointAll();
+        (int256 base, int256 pnl,) = valuation.epochValuation(prices2(2006e18, 59_820e18));
+        uint256 expected = expectedShares(100_000e6, base, pnl);
+        vm.revertToState(snap);
+        pool.settleEpoch(ids2(0, 0), ids2(0, 0));
+        assertEq(claimShares(lp2), expected, "2,000 moved up by 0.3%, not 3,000");
+        assertLedger();
+    }
+
+    function test_theGapPriceOfALateFirstRoundStartsFromItsPredecessor() public {
+        setPrice(ethFeed, 2000e18);
+        vm.warp(uint256(cutoffOf(2)) + 15 minutes + 1);
+        (uint80[] memory rounds, uint80[] memory previous) = postRounds(2500e18, 60_000e18);
+        uint256 snap = vm.snapshotState();
+        valuation.checkpointAll();
+        (int256 base, int256 pnl,) = valuation.epochValuation(prices2(2006e18, 59_820e18));
+        uint256 expected = expectedShares(100_000e6, base, pnl);
+        vm.revertToState(snap);
+        pool.settleEpoch(rounds, previous);
+        assertEq(claimShares(lp2), expected, "the round before the cutoff, moved up by 0.3%");
+        assertLedger();
+    }
 }
