@@ -2,7 +2,6 @@
 pragma solidity 0.8.30;
 
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
-import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {MathLib} from "./libraries/MathLib.sol";
@@ -59,9 +58,11 @@ contract LiquidityPool is ERC20, ReentrancyGuard {
         uint128 assetsPaid; // net of the redeem fee
     }
 
+    /// @dev Packing: one slot (64 + 128 + 64 bits).
     struct Request {
-        uint64 epoch;
+        uint64 epoch; // the epoch the request waits for (rolled forward by deferrals and pro rata fills)
         uint128 amount; // assets (WAD) for deposits, shares for redemptions
+        uint64 origin; // the epoch its oldest part joined: once that cutoff passed, none of it is revocable
     }
 
     struct Claimable {
@@ -248,6 +249,15 @@ contract LiquidityPool is ERC20, ReentrancyGuard {
         uint256 amount = _cancelRequest(redeemRequests[controller], controller, false);
         epochs[currentEpoch].redeemShares -= amount.toUint128();
         _transfer(address(this), receiver, amount);
+    }
+
+    /// @notice Moves `controller`'s requests through settled epochs (at most 32 per side and
+    /// call) into its claims. Permissionless: it only records results; claims and requests do
+    /// it too, but a request deferred over more epochs needs this to catch up.
+    /// @param controller the requests' controller
+    function resolveRequests(address controller) external {
+        _resolveDeposit(controller);
+        _resolveRedeem(controller);
     }
 
     /* ------------------------------------------------------------------ */
@@ -487,7 +497,9 @@ contract LiquidityPool is ERC20, ReentrancyGuard {
     /// @dev The price of a market for an epoch: its first round after the cutoff when that round
     /// is valid and started within `epochPriceWait`; otherwise (no round in the window, proved by
     /// the first round or by the latest round predating the cutoff) the last valid price at the
-    /// cutoff moved against the LPs by gapBuffer.
+    /// cutoff moved against the LPs by gapBuffer. That last price is the feed's last round at or
+    /// before the cutoff (the proved predecessor, or the latest round) when its answer is valid:
+    /// the engine's stored price only moves when the market is touched and can be far older.
     function _epochPrice(uint64 epochId, uint8 marketId, uint256 cutoff, uint80 fillRoundId, uint80 previousRoundId)
         internal
         view
@@ -495,6 +507,7 @@ contract LiquidityPool is ERC20, ReentrancyGuard {
     {
         EngineBase.MarketConfig memory market = engine.marketConfig(marketId);
         uint256 waitUntil = cutoff + poolConfig.epochPriceWait;
+        ChainlinkLib.Round memory lastRound; // the feed's last round at or before the cutoff
         if (fillRoundId != 0) {
             ChainlinkLib.Round memory round = ChainlinkLib.proveFirstRoundAfter(
                 market.feed, anchorRounds[epochId][marketId], cutoff, fillRoundId, previousRoundId
@@ -505,13 +518,16 @@ contract LiquidityPool is ERC20, ReentrancyGuard {
             ) {
                 return round.price;
             }
+            // The proof checked that the predecessor (or the anchor) started at or before the cutoff.
+            (lastRound,) = ChainlinkLib.getRound(market.feed, previousRoundId);
         } else {
-            (ChainlinkLib.Round memory latest,) = ChainlinkLib.latest(market.feed, _sequencer());
-            if (block.timestamp <= waitUntil || latest.startedAt > cutoff) {
+            (lastRound,) = ChainlinkLib.latest(market.feed, _sequencer());
+            if (block.timestamp <= waitUntil || lastRound.startedAt > cutoff) {
                 revert EpochPriceMissing(marketId, waitUntil);
             }
         }
         (int256 skew, uint256 lastPrice) = PoolValuation(address(engine)).epochMarket(marketId);
+        if (ChainlinkLib.priceStatus(market.feed, lastRound) == ChainlinkLib.Status.Valid) lastPrice = lastRound.price;
         // Against the LPs: up when traders are net long, down when they are net short.
         return skew >= 0
             ? lastPrice.mulDivUp(WAD + market.gapBuffer, WAD)
@@ -542,6 +558,8 @@ contract LiquidityPool is ERC20, ReentrancyGuard {
         if (resolved.amount != 0 && resolved.epoch != epoch) revert PendingRequestInOtherEpoch(resolved.epoch, epoch);
         request.epoch = epoch;
         request.amount = (uint256(resolved.amount) + amount).toUint128();
+        // A top-up keeps the origin of a rolled part, so that it cannot be cancelled with it.
+        request.origin = resolved.amount == 0 ? epoch : resolved.origin;
     }
 
     function _cancelRequest(Request storage request, address controller, bool isDeposit)
@@ -551,8 +569,12 @@ contract LiquidityPool is ERC20, ReentrancyGuard {
         amount = request.amount;
         uint64 epoch = request.epoch;
         if (amount == 0 || epochs[epoch].settled) revert NoPendingRequest(controller);
-        uint64 cutoff = epochs[epoch].cutoff;
-        if (epoch != currentEpoch || block.timestamp >= cutoff) revert RequestIrrevocable(epoch, cutoff);
+        // A request that rolled out of an earlier epoch stays irrevocable, even topped up.
+        uint64 origin = request.origin;
+        uint64 cutoff = epochs[origin].cutoff;
+        if (origin != currentEpoch || epoch != origin || block.timestamp >= cutoff) {
+            revert RequestIrrevocable(origin, cutoff);
+        }
         request.amount = 0;
         emit RequestCancelled(controller, epoch, isDeposit, amount);
     }
