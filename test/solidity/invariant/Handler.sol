@@ -263,7 +263,7 @@ contract Handler is Test {
             }
             rounds[m] = _rounds[m][first].roundId;
             previous[m] = _rounds[m][first - 1].roundId;
-            epochPrices[m] = _epochPrice(m, _rounds[m][first], cutoff);
+            epochPrices[m] = _epochPrice(m, _rounds[m][first], _rounds[m][first - 1], cutoff);
         }
         (int256 base, int256 pnl,) = PoolValuation(address(engine)).epochValuation(epochPrices);
         uint256 supply = pool.totalSupply();
@@ -328,16 +328,19 @@ contract Handler is Test {
     /* ------------------------------------------------------------------ */
 
     /// @dev The price the pool uses for a market: its first round after the cutoff if it started
-    /// within epochPriceWait, else the last valid price at the cutoff moved against the LPs.
-    function _epochPrice(uint8 m, PostedRound memory first, uint256 cutoff) internal returns (uint256) {
+    /// within epochPriceWait, else the last round before the cutoff moved against the LPs.
+    function _epochPrice(uint8 m, PostedRound memory first, PostedRound memory last, uint256 cutoff)
+        internal
+        returns (uint256)
+    {
         (, uint32 priceWait,,,) = pool.poolConfig();
         PoolValuation(address(engine)).checkpointAll();
-        if (first.startedAt <= cutoff + priceWait) {
-            (, int256 answer,,,) = feeds[m].getRoundData(first.roundId);
-            return uint256(answer) * 1e10;
-        }
-        (int256 skew, uint256 lastPrice) = PoolValuation(address(engine)).epochMarket(m);
-        return skew >= 0 ? MathLib.mulDivUp(lastPrice, 1.003e18, WAD) : MathLib.mulDivDown(lastPrice, 0.997e18, WAD);
+        PostedRound memory used = first.startedAt <= cutoff + priceWait ? first : last;
+        (, int256 answer,,,) = feeds[m].getRoundData(used.roundId);
+        uint256 price = uint256(answer) * 1e10;
+        if (used.roundId == first.roundId) return price;
+        (int256 skew,) = PoolValuation(address(engine)).epochMarket(m);
+        return skew >= 0 ? MathLib.mulDivUp(price, 1.003e18, WAD) : MathLib.mulDivDown(price, 0.997e18, WAD);
     }
 
     function _checkFillAccounting(
