@@ -392,7 +392,7 @@ abstract contract EngineBase is AccessControl, ReentrancyGuard {
         _setPosition(state, pos, m.newSize, m.newCost);
         if (m.opening != 0) {
             pos.tier = _tierFor(t.marketId, state, t.price);
-            _checkOpenInterest(t.marketId, config, state, t.price);
+            _checkOpenInterest(t.marketId, config, state, t.price, t.sizeDelta > 0);
         }
         _updateMask(account, t.marketId, m.newSize);
 
@@ -509,15 +509,18 @@ abstract contract EngineBase is AccessControl, ReentrancyGuard {
         if (skewAbs > bound && skewAbs > MathLib.abs(skewBeforeOpening)) revert SkewBoundExceeded(skewAbs, bound);
     }
 
-    function _checkOpenInterest(uint8 marketId, MarketConfig storage config, MarketState storage state, uint256 price)
-        internal
-        view
-    {
+    /// @dev The cap binds the side the fill opened on only: a price move that takes the other
+    /// side over its cap must not block trades that offset it.
+    function _checkOpenInterest(
+        uint8 marketId,
+        MarketConfig storage config,
+        MarketState storage state,
+        uint256 price,
+        bool openedLong
+    ) internal view {
         uint256 cap = config.maxOpenInterestUsd;
-        uint256 longUsd = uint256(state.longSize).mulDivUp(price, WAD);
-        uint256 shortUsd = uint256(state.shortSize).mulDivUp(price, WAD);
-        if (longUsd > cap) revert OpenInterestCapExceeded(marketId, longUsd, cap);
-        if (shortUsd > cap) revert OpenInterestCapExceeded(marketId, shortUsd, cap);
+        uint256 sideUsd = uint256(openedLong ? state.longSize : state.shortSize).mulDivUp(price, WAD);
+        if (sideUsd > cap) revert OpenInterestCapExceeded(marketId, sideUsd, cap);
         uint256 reserved;
         for (uint8 i; i < marketCount; ++i) {
             MarketState storage s = i == marketId ? state : _marketStates[i];

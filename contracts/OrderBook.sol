@@ -211,6 +211,10 @@ contract OrderBook is IOrderBook, ReentrancyGuard {
         _onlyRisk();
         if (marketId >= engine.marketCount()) revert UnknownMarket(marketId);
         if (config.maxSize == 0) revert ParameterOutOfBounds("maxSize", 0, 1);
+        // Orders store their size in 96 signed bits.
+        if (config.maxSize > uint96(type(int96).max)) {
+            revert ParameterOutOfBounds("maxSize", config.maxSize, uint96(type(int96).max));
+        }
         if (config.minExecutionFee > 1 ether) revert ParameterOutOfBounds("minExecutionFee", config.minExecutionFee, 1 ether);
         marketOrderConfig[marketId] = config;
         emit MarketOrderConfigSet(marketId, config);

@@ -294,6 +294,23 @@ contract MarginTest is EngineFixture {
         fillAt(a, ETH, 333e18, 3000e18);
     }
 
+    function test_openInterestCap_bindsOnlyTheSideThatGrows() public {
+        EngineBase.MarketConfig memory config = defaultMarketConfig(address(ethFeed), 1_000_000e18);
+        config.maxOpenInterestUsd = 1_000_000e18;
+        setMarketConfig(ETH, config);
+        uint40 a = depositFor(alice, 0, 100_000e6);
+        uint40 b = depositFor(bob, 0, 100_000e6);
+        fillAt(a, ETH, 333e18, 3000e18);
+        // A price rise takes the longs over their cap (333 * 3100 = 1,032,300).
+        setPrice(ethFeed, 3100e18);
+        fillAt(b, ETH, -10e18, 3100e18);
+        assertEq(engine.getPosition(b, ETH).size, -10e18, "a short still opens against an over-cap long side");
+        vm.expectRevert(
+            abi.encodeWithSelector(EngineBase.OpenInterestCapExceeded.selector, ETH, uint256(1_035_400e18), uint256(1_000_000e18))
+        );
+        fillAt(a, ETH, 1e18, 3100e18);
+    }
+
     function test_reserve_againstPoolBaseValue() public {
         uint40 a = depositFor(alice, 0, 300_000e6);
         // 2700 ETH = 8.1M > 80% of the pool's 10M base value
