@@ -9,7 +9,8 @@
  * Order (the Solidity fixture's): vault, Governance, Liquidator and PoolValuation modules,
  * clearing engine, vault operator role for the engine, global config, order book, liquidity pool
  * (and its operator role), modules (order book and pool), markets with their tiers, per-market
- * order bounds, the pool's first epoch. With mocks, the admin seeds the pool through that epoch.
+ * order bounds, the pool's first epoch, the read-only lens. With mocks, the admin seeds the pool
+ * through that epoch.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -66,6 +67,7 @@ export interface AeonContracts {
   readonly liquidatorModule: ContractReturnType<"Liquidator">;
   readonly orderBook: ContractReturnType<"OrderBook">;
   readonly pool: ContractReturnType<"LiquidityPool">;
+  readonly lens: ContractReturnType<"AeonLens">;
 }
 
 /** Local networks only. */
@@ -82,6 +84,7 @@ export interface AeonAddresses {
   readonly liquidatorModule: Address;
   readonly poolValuationModule: Address;
   readonly orderBook: Address;
+  readonly lens: Address;
   /** Until LiquidityPool exists: the admin, which stands in for the pool. */
   readonly liquidityPool: Address;
   readonly feeds: Readonly<Record<MarketSymbol, Address>>;
@@ -185,6 +188,7 @@ export async function deployAeon(viem: HardhatViemHelpers, options: DeployAeonOp
     marketIds[market.symbol] = marketId;
   }
   await confirm("pool.start", await pool.write.start());
+  const lens = await deploy("AeonLens", [engine.address, orderBook.address]);
 
   if (mocks !== undefined && (options.seedPool ?? true) && parameters.mocks.poolSeedUsdc > 0n) {
     await seedPool({ viem, parameters, mocks, pool, vault, adminAddress, confirm });
@@ -195,7 +199,7 @@ export async function deployAeon(viem: HardhatViemHelpers, options: DeployAeonOp
     chainId: await publicClient.getChainId(),
     deploymentBlock: firstBlock,
     admin: adminAddress,
-    contracts: { vault, engine, governance, liquidator, governanceModule, liquidatorModule, orderBook, pool },
+    contracts: { vault, engine, governance, liquidator, governanceModule, liquidatorModule, orderBook, pool, lens },
     mocks,
     addresses: {
       usdc: usdcAddress,
@@ -206,6 +210,7 @@ export async function deployAeon(viem: HardhatViemHelpers, options: DeployAeonOp
       poolValuationModule: poolValuationModule.address,
       orderBook: orderBook.address,
       liquidityPool: pool.address,
+      lens: lens.address,
       feeds: feedAddresses,
     },
     marketIds: requireAllMarkets(parameters, marketIds),
