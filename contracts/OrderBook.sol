@@ -28,7 +28,8 @@ contract OrderBook is IOrderBook, ReentrancyGuard {
     /* ------------------------------------------------------------------ */
 
     uint256 public constant MAX_PENDING_ORDERS = 8;
-    /// @notice An order whose feed shows no round at all after its creation expires after this.
+    /// @notice An order whose feed shows no round at all after its creation, or whose fill round
+    /// cannot be proved (the feed changed phase twice), expires after this.
     uint256 public constant NO_ROUND_EXPIRY = 24 hours;
     uint256 internal constant WAD = 1e18;
     /// @dev Reservations are stored in USDC units (1e-6 USD) and rounded up.
@@ -451,7 +452,11 @@ contract OrderBook is IOrderBook, ReentrancyGuard {
 
         // A feed with no round at all since the order was created: expire after 24 hours.
         (ChainlinkLib.Round memory latest, ChainlinkLib.Status latestStatus) = ChainlinkLib.latest(market.feed, sequencer);
-        if (latest.startedAt <= o.createdAt && block.timestamp > uint256(o.createdAt) + NO_ROUND_EXPIRY) {
+        // Likewise when the feed changed phase more than once since the anchor: no proof can span it.
+        if (
+            block.timestamp > uint256(o.createdAt) + NO_ROUND_EXPIRY
+                && (latest.startedAt <= o.createdAt || latest.roundId >> 64 > (o.anchorRoundId >> 64) + 1)
+        ) {
             return _expire(key, o, fee);
         }
         ChainlinkLib.Round memory round =

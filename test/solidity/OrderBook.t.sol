@@ -596,3 +596,31 @@ contract OrderBookTest is OrderBookFixture {
         assertEq(book.nativeCredits(keeper), MIN_FEE, "executor paid");
     }
 }
+
+contract OrderBookPhaseJumpTest is OrderBookFixture {
+    function setUp() public {
+        setUpOrderBook();
+    }
+
+    /// @dev A feed that changed phase twice since an order's anchor leaves no provable fill round:
+    /// the order must still reach an end (expiry after 24 hours) instead of blocking its queue.
+    function test_anOrderUnprovableAcrossTwoPhaseChangesExpiresAfter24Hours() public {
+        depositFor(alice, 0, 10_000e6);
+        marketOrder(alice, 0, ETH, 1e18, type(uint256).max);
+        uint256 createdAt = block.timestamp;
+        vm.warp(createdAt + 10);
+        ethFeed.startNewPhase();
+        ethFeed.setPrice(3000e8);
+        ethFeed.startNewPhase();
+        uint80 phase3Round = ethFeed.setPrice(3000e8);
+        vm.expectRevert();
+        book.executeOrder(ETH, phase3Round, 0);
+        vm.warp(createdAt + 24 hours + 1);
+        ethFeed.setPrice(3000e8);
+        book.executeOrder(ETH, 0, 0);
+        (uint64 head, uint64 tail) = book.queues(ETH);
+        assertEq(uint256(head), uint256(tail), "the queue moved on");
+        assertEq(engine.getAccount(1).reservedMargin, 0, "reservation released");
+        assertEq(book.nativeCredits(alice), MIN_FEE - MIN_FEE / 10, "the owner gets the fee back less the expiry reward");
+    }
+}
