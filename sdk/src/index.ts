@@ -1,0 +1,5 @@
+/**
+ * Aeon SDK: typed reads, exact trade previews and transactions for the Aeon perpetual futures
+ * protocol, for viem wallet clients and ethers v6 signers.
+ */
+export * from "./math.js";
