@@ -38,7 +38,16 @@ contract Liquidator is EngineBase {
         for (uint256 i; i < accountIds.length; ++i) {
             try this.liquidateFor(accountIds[i], msg.sender) {
                 ++liquidated;
-            } catch {}
+            } catch (bytes memory reason) {
+                // An out-of-gas (empty reason) or a feed read refused for lack of gas is the caller's
+                // gas limit, not the account: revert, or a gas estimate would settle on a batch that
+                // liquidates nobody.
+                if (reason.length < 4 || bytes4(reason) == ChainlinkLib.InsufficientGasForFeedCall.selector) {
+                    assembly {
+                        revert(add(reason, 32), mload(reason))
+                    }
+                }
+            }
         }
     }
 

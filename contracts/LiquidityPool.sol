@@ -59,6 +59,13 @@ contract LiquidityPool is ERC20, ReentrancyGuard {
     }
 
     /// @dev Packing: one slot (64 + 128 + 64 bits).
+    /// @notice The pool as it stood at a cutoff, valued at one set of prices.
+    struct Valuation {
+        int256 base;
+        int256 pnl;
+        uint256 reservedUsd;
+    }
+
     struct Request {
         uint64 epoch; // the epoch the request waits for (rolled forward by deferrals and pro rata fills)
         uint128 amount; // assets (WAD) for deposits, shares for redemptions
@@ -105,9 +112,10 @@ contract LiquidityPool is ERC20, ReentrancyGuard {
     );
     event EpochSettled(
         uint64 indexed epoch,
-        uint256[] prices,
-        int256 baseValue,
-        int256 tradersPnl,
+        uint256[] depositPrices,
+        uint256[] redeemPrices,
+        int256 depositValue,
+        int256 redeemValue,
         uint256 depositAssets,
         uint256 sharesMinted,
         uint256 redeemShares,
@@ -311,7 +319,8 @@ contract LiquidityPool is ERC20, ReentrancyGuard {
     /// @notice Settles the current epoch once its cutoff has passed: the pool as it stood at the
     /// cutoff, priced at each market's first round observed after it (proved like an order's fill
     /// round; a market whose first round is missing past `epochPriceWait`, late or invalid is
-    /// priced at its last valid price moved against the LPs by gapBuffer). Permissionless.
+    /// priced at its last valid price moved by gapBuffer against the depositing or redeeming LPs).
+    /// Permissionless.
     /// @param fillRoundIds per market, the first round after the cutoff (0: there is none yet)
     /// @param previousRoundIds per market, that round's predecessor
     function settleEpoch(uint80[] calldata fillRoundIds, uint80[] calldata previousRoundIds) external nonReentrant {
@@ -325,25 +334,39 @@ contract LiquidityPool is ERC20, ReentrancyGuard {
         }
         PoolValuation valuation = PoolValuation(address(engine));
         valuation.checkpointAll();
-        uint256[] memory prices = new uint256[](markets);
+        // A market without a usable first round is priced against whoever enters or leaves:
+        // deposits and redemptions then value the pool apart.
+        uint256[] memory depositPrices = new uint256[](markets);
+        uint256[] memory redeemPrices = new uint256[](markets);
+        bool gapPriced;
         for (uint256 m; m < markets; ++m) {
-            prices[m] = _epochPrice(epochId, uint8(m), epoch.cutoff, fillRoundIds[m], previousRoundIds[m]);
+            (depositPrices[m], redeemPrices[m]) =
+                _epochPrices(epochId, uint8(m), epoch.cutoff, fillRoundIds[m], previousRoundIds[m]);
+            gapPriced = gapPriced || depositPrices[m] != redeemPrices[m];
         }
-        (int256 base, int256 pnl, uint256 reservedUsd) = valuation.epochValuation(prices);
+        Valuation memory forRedeem;
+        (forRedeem.base, forRedeem.pnl, forRedeem.reservedUsd) = valuation.epochValuation(redeemPrices);
+        // Memory structs assign by reference: a gap-priced epoch needs a valuation of its own.
+        Valuation memory forDeposit = forRedeem;
+        if (gapPriced) {
+            forDeposit = Valuation(0, 0, forRedeem.reservedUsd);
+            (forDeposit.base, forDeposit.pnl,) = valuation.epochValuation(depositPrices);
+        }
 
         Epoch storage next = epochs[epochId + 1];
         epoch.settled = true;
-        if (_capBinds(base, pnl)) {
+        if (_capBinds(forRedeem.base, forRedeem.pnl)) {
             next.depositAssets += epoch.depositAssets;
             next.redeemShares += epoch.redeemShares;
-            emit EpochDeferred(epochId, base, pnl);
+            emit EpochDeferred(epochId, forRedeem.base, forRedeem.pnl);
         } else {
-            _fillEpoch(epoch, next, base, pnl, reservedUsd);
+            _fillEpoch(epoch, next, forDeposit, forRedeem);
             emit EpochSettled(
                 epochId,
-                prices,
-                base,
-                pnl,
+                depositPrices,
+                redeemPrices,
+                forDeposit.base - forDeposit.pnl,
+                forRedeem.base - forRedeem.pnl,
                 epoch.depositAssets,
                 epoch.sharesMinted,
                 epoch.redeemShares,
@@ -438,16 +461,19 @@ contract LiquidityPool is ERC20, ReentrancyGuard {
     /// @dev Fills deposits in full and redemptions up to what the cash and the open-interest
     /// reserve allow (pro rata), at the epoch's values: deposits at the value counting traders'
     /// loss in full, redemptions at the value counting it at a haircut.
-    function _fillEpoch(Epoch storage epoch, Epoch storage next, int256 base, int256 pnl, uint256 reservedUsd)
+    function _fillEpoch(Epoch storage epoch, Epoch storage next, Valuation memory forDeposit, Valuation memory forRedeem)
         internal
     {
         EngineBase.GlobalConfig memory g = _globalConfig();
         uint256 supply = totalSupply();
         uint256 depositAssets = epoch.depositAssets;
         uint256 netDeposit = depositAssets - depositAssets.mulDivUp(poolConfig.depositFee, WAD);
-        uint256 depositValue = _depositValue(base, pnl).pos();
+        uint256 depositValue = _depositValue(forDeposit.base, forDeposit.pnl).pos();
         uint256 sharesMinted = netDeposit.mulDivDown(supply + VIRTUAL_SHARES, depositValue + VIRTUAL_ASSETS);
 
+        int256 base = forRedeem.base;
+        int256 pnl = forRedeem.pnl;
+        uint256 reservedUsd = forRedeem.reservedUsd;
         int256 lossCounted = pnl < 0 ? MathLib.mulDivCeil(pnl, WAD - g.lossHaircut, WAD) : pnl;
         uint256 redeemValue = (base - lossCounted).pos();
         uint256 redeemShares = epoch.redeemShares;
@@ -494,16 +520,16 @@ contract LiquidityPool is ERC20, ReentrancyGuard {
         return pnl > MathLib.mulDivFloor(base, _globalConfig().maxPnlFactor, WAD);
     }
 
-    /// @dev The price of a market for an epoch: its first round after the cutoff when that round
-    /// is valid and started within `epochPriceWait`; otherwise (no round in the window, proved by
-    /// the first round or by the latest round predating the cutoff) the last valid price at the
-    /// cutoff moved against the LPs by gapBuffer. That last price is the feed's last round at or
-    /// before the cutoff (the proved predecessor, or the latest round) when its answer is valid:
-    /// the engine's stored price only moves when the market is touched and can be far older.
-    function _epochPrice(uint64 epochId, uint8 marketId, uint256 cutoff, uint80 fillRoundId, uint80 previousRoundId)
+    /// @dev A market's prices for an epoch: its first round after the cutoff, for deposits and
+    /// redemptions alike, when that round is valid and started within `epochPriceWait`.
+    /// Otherwise (no round in the window, proved by the first round or by the latest round
+    /// predating the cutoff) the feed's last valid price at the cutoff moved by gapBuffer against
+    /// whoever transacts: a redemption values the pool low (up when traders are net long, down when
+    /// net short) and a deposit values it high (the other way), so neither dilutes the LPs who stay.
+    function _epochPrices(uint64 epochId, uint8 marketId, uint256 cutoff, uint80 fillRoundId, uint80 previousRoundId)
         internal
         view
-        returns (uint256)
+        returns (uint256 depositPrice, uint256 redeemPrice)
     {
         EngineBase.MarketConfig memory market = engine.marketConfig(marketId);
         uint256 waitUntil = cutoff + poolConfig.epochPriceWait;
@@ -516,7 +542,7 @@ contract LiquidityPool is ERC20, ReentrancyGuard {
                 round.startedAt <= waitUntil && ChainlinkLib.priceStatus(market.feed, round) == ChainlinkLib.Status.Valid
                     && !market.closed
             ) {
-                return round.price;
+                return (round.price, round.price);
             }
             // The proof checked that the predecessor (or the anchor) started at or before the cutoff.
             (lastRound,) = ChainlinkLib.getRound(market.feed, previousRoundId);
@@ -528,10 +554,9 @@ contract LiquidityPool is ERC20, ReentrancyGuard {
         }
         (int256 skew, uint256 lastPrice) = PoolValuation(address(engine)).epochMarket(marketId);
         if (ChainlinkLib.priceStatus(market.feed, lastRound) == ChainlinkLib.Status.Valid) lastPrice = lastRound.price;
-        // Against the LPs: up when traders are net long, down when they are net short.
-        return skew >= 0
-            ? lastPrice.mulDivUp(WAD + market.gapBuffer, WAD)
-            : lastPrice.mulDivDown(WAD - market.gapBuffer, WAD);
+        uint256 up = lastPrice.mulDivUp(WAD + market.gapBuffer, WAD);
+        uint256 down = lastPrice.mulDivDown(WAD - market.gapBuffer, WAD);
+        return skew >= 0 ? (down, up) : (up, down);
     }
 
     function _openEpoch(uint64 epochId, uint256 cutoff) internal {

@@ -67,7 +67,8 @@ contract LiquidityPoolEpochsTest is PoolTestBase {
         uint64 cutoff = cutoffOf(2);
         vm.warp(cutoff + 15 minutes + 1);
         (uint80[] memory rounds, uint80[] memory previous) = postRounds(3500e18, 50_000e18);
-        // Against the LPs: ETH (traders net long) up 0.3%, BTC (net short) down 0.3%.
+        // Against the depositor: ETH (traders net long) down 0.3%, BTC (net short) up 0.3%, so
+        // the pool is valued high and the deposit dilutes nobody.
         uint256 expected = _expectedAtGapPrices();
         pool.settleEpoch(rounds, previous);
         assertEq(claimShares(lp2), expected, "gap prices");
@@ -120,7 +121,7 @@ contract LiquidityPoolEpochsTest is PoolTestBase {
     function _expectedAtGapPrices() internal returns (uint256 expected) {
         uint256 snap = vm.snapshotState();
         valuation.checkpointAll();
-        (int256 base, int256 pnl,) = valuation.epochValuation(prices2(3009e18, 59_820e18));
+        (int256 base, int256 pnl,) = valuation.epochValuation(prices2(2991e18, 60_180e18));
         expected = expectedShares(100_000e6, base, pnl);
         vm.revertToState(snap);
     }
@@ -319,11 +320,11 @@ contract LiquidityPoolEpochsTest is PoolTestBase {
         vm.warp(uint256(cutoffOf(2)) + 15 minutes + 1);
         uint256 snap = vm.snapshotState();
         valuation.checkpointAll();
-        (int256 base, int256 pnl,) = valuation.epochValuation(prices2(2006e18, 59_820e18));
+        (int256 base, int256 pnl,) = valuation.epochValuation(prices2(1994e18, 60_180e18));
         uint256 expected = expectedShares(100_000e6, base, pnl);
         vm.revertToState(snap);
         pool.settleEpoch(ids2(0, 0), ids2(0, 0));
-        assertEq(claimShares(lp2), expected, "2,000 moved up by 0.3%, not 3,000");
+        assertEq(claimShares(lp2), expected, "2,000 moved 0.3% against the depositor, not 3,000");
         assertLedger();
     }
 
@@ -333,11 +334,11 @@ contract LiquidityPoolEpochsTest is PoolTestBase {
         (uint80[] memory rounds, uint80[] memory previous) = postRounds(2500e18, 60_000e18);
         uint256 snap = vm.snapshotState();
         valuation.checkpointAll();
-        (int256 base, int256 pnl,) = valuation.epochValuation(prices2(2006e18, 59_820e18));
+        (int256 base, int256 pnl,) = valuation.epochValuation(prices2(1994e18, 60_180e18));
         uint256 expected = expectedShares(100_000e6, base, pnl);
         vm.revertToState(snap);
         pool.settleEpoch(rounds, previous);
-        assertEq(claimShares(lp2), expected, "the round before the cutoff, moved up by 0.3%");
+        assertEq(claimShares(lp2), expected, "the round before the cutoff, moved 0.3% against the depositor");
         assertLedger();
     }
 }

@@ -254,7 +254,8 @@ contract Handler is Test {
         if (block.timestamp <= cutoff) _advance(cutoff + 1 - block.timestamp);
         uint80[] memory rounds = new uint80[](2);
         uint80[] memory previous = new uint80[](2);
-        uint256[] memory epochPrices = new uint256[](2);
+        uint256[] memory depositPrices = new uint256[](2);
+        uint256[] memory redeemPrices = new uint256[](2);
         for (uint8 m; m < 2; ++m) {
             (uint256 first, bool found) = _firstRoundAfter(m, pool.anchorRounds(epochId, m), cutoff);
             if (!found) {
@@ -263,9 +264,10 @@ contract Handler is Test {
             }
             rounds[m] = _rounds[m][first].roundId;
             previous[m] = _rounds[m][first - 1].roundId;
-            epochPrices[m] = _epochPrice(m, _rounds[m][first], _rounds[m][first - 1], cutoff);
+            (depositPrices[m], redeemPrices[m]) = _epochPrices(m, _rounds[m][first], _rounds[m][first - 1], cutoff);
         }
-        (int256 base, int256 pnl,) = PoolValuation(address(engine)).epochValuation(epochPrices);
+        (int256 depositBase, int256 depositPnl,) = PoolValuation(address(engine)).epochValuation(depositPrices);
+        (int256 redeemBase, int256 redeemPnl,) = PoolValuation(address(engine)).epochValuation(redeemPrices);
         uint256 supply = pool.totalSupply();
         try pool.settleEpoch(rounds, previous) {
             ++epochsSettled;
@@ -274,16 +276,31 @@ contract Handler is Test {
             return;
         }
         (,, bool filled, uint128 depositAssets, uint128 minted,, uint128 burned, uint128 paid) = pool.epochs(epochId);
-        if (filled && base > pnl) {
-            uint256 value = uint256(base - pnl);
-            uint256 valueAfter = value + depositAssets - paid;
-            uint256 supplyAfter = supply + minted - burned;
-            // (value' + 1e18) / (supply' + 1e18) >= (value + 1e18) / (supply + 1e18)
-            if ((valueAfter + 1e18) * (supply + 1e18) < (value + 1e18) * (supplyAfter + 1e18)) {
-                _breach(2, "share price dropped through LP deposits or redemptions");
-            }
+        // Measured at the value deposits bought at and at the value redemptions sold at alike.
+        if (filled) {
+            _checkSharePrice(depositBase - depositPnl, supply, depositAssets, minted, burned, paid);
+            _checkSharePrice(redeemBase - redeemPnl, supply, depositAssets, minted, burned, paid);
         }
         _claimAll();
+    }
+
+    /// @dev (value' + 1e18) / (supply' + 1e18) >= (value + 1e18) / (supply + 1e18) after the epoch's
+    /// deposits and redemptions.
+    function _checkSharePrice(
+        int256 valueSigned,
+        uint256 supply,
+        uint256 depositAssets,
+        uint256 minted,
+        uint256 burned,
+        uint256 paid
+    ) internal {
+        if (valueSigned <= 0) return;
+        uint256 value = uint256(valueSigned);
+        uint256 valueAfter = value + depositAssets - paid;
+        uint256 supplyAfter = supply + minted - burned;
+        if ((valueAfter + 1e18) * (supply + 1e18) < (value + 1e18) * (supplyAfter + 1e18)) {
+            _breach(2, "share price dropped through LP deposits or redemptions");
+        }
     }
 
     /// @dev 9.7: with opening paused, a full close and a withdrawal still work.
@@ -327,20 +344,23 @@ contract Handler is Test {
     /*                              HELPERS                                */
     /* ------------------------------------------------------------------ */
 
-    /// @dev The price the pool uses for a market: its first round after the cutoff if it started
-    /// within epochPriceWait, else the last round before the cutoff moved against the LPs.
-    function _epochPrice(uint8 m, PostedRound memory first, PostedRound memory last, uint256 cutoff)
+    /// @dev The prices the pool uses for a market: its first round after the cutoff if it started
+    /// within epochPriceWait, else the last round before the cutoff moved by the gap buffer against
+    /// whoever transacts (deposits value the pool high, redemptions low).
+    function _epochPrices(uint8 m, PostedRound memory first, PostedRound memory last, uint256 cutoff)
         internal
-        returns (uint256)
+        returns (uint256 depositPrice, uint256 redeemPrice)
     {
         (, uint32 priceWait,,,) = pool.poolConfig();
         PoolValuation(address(engine)).checkpointAll();
         PostedRound memory used = first.startedAt <= cutoff + priceWait ? first : last;
         (, int256 answer,,,) = feeds[m].getRoundData(used.roundId);
         uint256 price = uint256(answer) * 1e10;
-        if (used.roundId == first.roundId) return price;
+        if (used.roundId == first.roundId) return (price, price);
         (int256 skew,) = PoolValuation(address(engine)).epochMarket(m);
-        return skew >= 0 ? MathLib.mulDivUp(price, 1.003e18, WAD) : MathLib.mulDivDown(price, 0.997e18, WAD);
+        uint256 up = MathLib.mulDivUp(price, 1.003e18, WAD);
+        uint256 down = MathLib.mulDivDown(price, 0.997e18, WAD);
+        return skew >= 0 ? (down, up) : (up, down);
     }
 
     function _checkFillAccounting(
