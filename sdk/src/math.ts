@@ -878,3 +878,75 @@ export function cancelPenalty(
   if (!traderCaused) return 0n;
   return min(mulDivUp(mulDivUp(abs(sizeDelta), price, WAD), penaltyRate, WAD), reservation);
 }
+
+/* ------------------------------------------------------------------ */
+/*                             LIQUIDATION                             */
+/* ------------------------------------------------------------------ */
+
+/** `Liquidator._closeForLiquidation`'s notional (rounded up) and liquidation fee (rounded up) of one closed position. */
+export function liquidationCloseFee(
+  size: bigint,
+  price: bigint,
+  liquidationFee: bigint,
+): { readonly notional: bigint; readonly fee: bigint } {
+  const notional = mulDivUp(abs(size), price, WAD);
+  return { notional, fee: mulDivUp(notional, liquidationFee, WAD) };
+}
+
+/** The amounts of `Liquidated` and `BadDebt` once every position is closed. */
+export interface LiquidationSettlement {
+  /** Fee taken from the account's positive collateral (`Liquidated.feeUsd`). */
+  readonly feeTaken: bigint;
+  /** The keeper's reward, from the account first, then the insurance fund. */
+  readonly keeperReward: bigint;
+  readonly rewardFromInsurance: bigint;
+  /** The account's collateral afterwards (0 after bad debt). */
+  readonly remainingCollateral: bigint;
+  readonly insuranceFundAfter: bigint;
+  /** Negative collateral covered by the insurance fund, then the pool; undefined when there is none. */
+  readonly badDebt: { readonly shortfall: bigint; readonly fromInsurance: bigint; readonly fromPool: bigint } | undefined;
+}
+
+/**
+ * The tail of `Liquidator._liquidate`: the keeper's reward is `keeperRewardShare` of the summed
+ * liquidation fees (rounded down), at least the floor and at most the cap; the fee charged is at
+ * least the reward and is taken only from positive collateral; the reward comes from the account
+ * first and the insurance fund after (as far as it holds); the rest of the fee goes to the
+ * insurance fund; a negative balance left is bad debt, paid by the insurance fund, then the pool.
+ * @param fee sum of `liquidationCloseFee(...).fee` over the closed positions
+ * @param collateral the account's collateral after every close
+ * @param insuranceFund the insurance fund after every close (the closes credit fee shares to it)
+ */
+export function liquidationSettlement(
+  fee: bigint,
+  collateral: bigint,
+  insuranceFund: bigint,
+  globalConfig: GlobalConfig,
+): LiquidationSettlement {
+  const reward = min(
+    max(mulDivDown(fee, globalConfig.keeperRewardShare, WAD), globalConfig.keeperRewardFloor),
+    globalConfig.keeperRewardCap,
+  );
+  const charged = max(fee, reward);
+  const feeTaken = min(charged, pos(collateral));
+  const rewardFromAccount = min(reward, feeTaken);
+  const rewardFromInsurance = min(reward - rewardFromAccount, insuranceFund + feeTaken - rewardFromAccount);
+  let insurance = insuranceFund + feeTaken - rewardFromAccount - rewardFromInsurance;
+  let remaining = collateral - feeTaken;
+  let badDebt: LiquidationSettlement["badDebt"];
+  if (remaining < 0n) {
+    const shortfall = -remaining;
+    const fromInsurance = min(shortfall, insurance);
+    insurance -= fromInsurance;
+    badDebt = { shortfall, fromInsurance, fromPool: shortfall - fromInsurance };
+    remaining = 0n;
+  }
+  return {
+    feeTaken,
+    keeperReward: rewardFromAccount + rewardFromInsurance,
+    rewardFromInsurance,
+    remainingCollateral: remaining,
+    insuranceFundAfter: insurance,
+    badDebt,
+  };
+}

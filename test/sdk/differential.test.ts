@@ -11,7 +11,8 @@
  * case `accountHealth` is compared with `engine.accountHealth` for the touched account.
  *
  * A second suite checks `liquidationPrice`: at the SDK's price the account is healthy, one tick
- * past it liquidatable, for a long and a short each held with a position in the other market.
+ * past it liquidatable, for a long and a short each held with a position in the other market;
+ * there it liquidates the account and compares `Liquidated` with `liquidationSettlement`.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -33,6 +34,9 @@ import {
   abs,
   accountHealth,
   cancelPenalty,
+  feeShares,
+  liquidationCloseFee,
+  liquidationSettlement,
   liquidationPrice,
   orderReservation,
   previewTrade,
@@ -556,6 +560,48 @@ describe("sdk differential: liquidationPrice against engine.accountHealth", () =
     return liquidatable;
   }
 
+  /** Liquidates the account and compares `Liquidated` with `liquidationSettlement` of its closes. */
+  async function liquidateAndCompare(accountId: number): Promise<void> {
+    const insuranceBefore = await h.engine.read.insuranceFund();
+    const receipt = await h.send(h.d.contracts.liquidator.write.liquidate([accountId]));
+    const closes = parseEventLogs({ abi: h.engine.abi, logs: receipt.logs, eventName: "PositionChanged" });
+    assert.equal(closes.length, 2);
+    let fee = 0n;
+    let insurance = insuranceBefore;
+    for (const close of closes) {
+      const config = h.configs[close.args.marketId]!;
+      fee += liquidationCloseFee(close.args.sizeDelta, close.args.price, config.liquidationFee).fee;
+      insurance += feeShares(close.args.feeUsd, h.d.parameters.global).insurance;
+    }
+    const collateral = closes[closes.length - 1]!.args.collateral;
+    const expected = liquidationSettlement(fee, collateral, insurance, h.d.parameters.global);
+    const [liquidated] = parseEventLogs({ abi: h.engine.abi, logs: receipt.logs, eventName: "Liquidated" });
+    assert.ok(liquidated !== undefined);
+    assert.deepEqual(
+      {
+        feeUsd: liquidated.args.feeUsd,
+        keeperReward: liquidated.args.keeperReward,
+        rewardFromInsurance: liquidated.args.rewardFromInsurance,
+        remainingCollateral: liquidated.args.remainingCollateral,
+        insuranceFund: await h.engine.read.insuranceFund(),
+      },
+      {
+        feeUsd: expected.feeTaken,
+        keeperReward: expected.keeperReward,
+        rewardFromInsurance: expected.rewardFromInsurance,
+        remainingCollateral: expected.remainingCollateral,
+        insuranceFund: expected.insuranceFundAfter,
+      },
+    );
+    const [badDebt] = parseEventLogs({ abi: h.engine.abi, logs: receipt.logs, eventName: "BadDebt" });
+    assert.deepEqual(
+      badDebt === undefined
+        ? undefined
+        : { shortfall: badDebt.args.shortfall, fromInsurance: badDebt.args.fromInsurance, fromPool: badDebt.args.fromPool },
+      expected.badDebt,
+    );
+  }
+
   for (const side of ["long", "short"] as const) {
     it(`${side} ETH with a BTC position: healthy at the SDK's price, liquidatable one tick past it`, async () => {
       const trader = h.wallets[side === "long" ? 5 : 6]!;
@@ -589,6 +635,12 @@ describe("sdk differential: liquidationPrice against engine.accountHealth", () =
       assert.equal(liq, side === "long" ? 2922_11887983n * TO_FEED : 3076_86495016n * TO_FEED);
       assert.equal(await probe(accountId, 0, liq, t), false, "healthy at the liquidation price");
       assert.equal(await probe(accountId, 0, past, t), true, "liquidatable one tick past it");
+      // Liquidation at a price 2% past it (bad debt at this leverage): Liquidated and BadDebt match liquidationSettlement.
+      const snapshot = await h.connection.networkHelpers.takeSnapshot();
+      await h.at(t);
+      await h.post(0, side === "long" ? (liq * 98n) / 100n : (liq * 102n) / 100n);
+      await liquidateAndCompare(accountId);
+      await snapshot.restore();
     });
   }
 });

@@ -22,7 +22,9 @@ import {
   fromWadDown,
   fromWadUp,
   fundingRate,
+  liquidationCloseFee,
   liquidationPrice,
+  liquidationSettlement,
   mulDivCeil,
   mulDivDown,
   mulDivFloor,
@@ -291,5 +293,42 @@ describe("sdk math: health, liquidation price, preview, reservation", () => {
     });
     assert.equal(dust.ok, false);
     assert.deepEqual(feeShares(1n, global), { lp: 1n, insurance: 0n, treasury: 0n });
+  });
+});
+
+describe("sdk math: liquidation settlement", () => {
+  it("charges 0.5% of notional, pays the keeper 20% of it (floor 5, cap 500), the rest to insurance", () => {
+    const close = liquidationCloseFee(w(10n) + 1n, w(3000n), ethConfig.liquidationFee);
+    assert.deepEqual(close, { notional: w(30_000n) + 3000n, fee: w(150n) + 15n });
+    const s = liquidationSettlement(close.fee, w(400n), w(1000n), global);
+    assert.deepEqual(s, {
+      feeTaken: w(150n) + 15n,
+      keeperReward: w(30n) + 3n,
+      rewardFromInsurance: 0n,
+      remainingCollateral: w(250n) - 15n,
+      insuranceFundAfter: w(1120n) + 12n,
+      badDebt: undefined,
+    });
+  });
+
+  it("a small account pays at least the keeper floor; an empty one gets it from insurance; debt is bad debt", () => {
+    // fee 1 < floor 5: the account pays 5, all to the keeper.
+    assert.deepEqual(liquidationSettlement(w(1n), w(8n), 0n, global), {
+      feeTaken: w(5n),
+      keeperReward: w(5n),
+      rewardFromInsurance: 0n,
+      remainingCollateral: w(3n),
+      insuranceFundAfter: 0n,
+      badDebt: undefined,
+    });
+    // Collateral -7: nothing taken, the reward and the shortfall from insurance (9), the rest from the pool.
+    assert.deepEqual(liquidationSettlement(w(1n), -w(7n), w(9n), global), {
+      feeTaken: 0n,
+      keeperReward: w(5n),
+      rewardFromInsurance: w(5n),
+      remainingCollateral: 0n,
+      insuranceFundAfter: 0n,
+      badDebt: { shortfall: w(7n), fromInsurance: w(4n), fromPool: w(3n) },
+    });
   });
 });
