@@ -8,7 +8,9 @@
  * fees and their split, impact, realized PnL, funding and borrowing realized, new size, cost and
  * tier, collateral after, the market's aggregates after, and accepted vs cancelled (a cancel's
  * engine error decoded with the ABI against the preview's error, and its penalty). After every
- * case `accountHealth` is compared with `engine.accountHealth` for the touched account.
+ * case `accountHealth` is compared with `engine.accountHealth` for the touched account, and every
+ * tenth case probes the SDK's liquidation price of the traded position (healthy at it, liquidatable
+ * one tick past it).
  *
  * A second suite checks `liquidationPrice`: at the SDK's price the account is healthy, one tick
  * past it liquidatable, for a long and a short each held with a position in the other market;
@@ -204,6 +206,47 @@ class Harness {
     const positions: PositionEntry[] = [];
     for (const m of MARKETS) positions.push({ marketId: m, position: await this.engine.read.getPosition([accountId, m]) });
     return { account, positions };
+  }
+
+  /**
+   * At time `t`, with market `m`'s round at `price`: the engine's liquidatable flag (the SDK's
+   * valuation is checked to agree). Reverts the chain afterwards, so every probe sees the same state.
+   */
+  async probe(accountId: number, m: number, price: bigint, t: bigint): Promise<boolean> {
+    const snapshot = await this.connection.networkHelpers.takeSnapshot();
+    await this.at(t);
+    await this.post(m, price);
+    const [, liquidatable] = await this.engine.read.accountHealth([accountId]);
+    await this.checkHealth(accountId, `probe at ${price}`);
+    await snapshot.restore();
+    return liquidatable;
+  }
+
+  /**
+   * The SDK's liquidation price of the account's position in `m` at time `t`; when there is one
+   * within the feed's bounds, probes it and one tick past it. Returns whether it probed.
+   */
+  async checkLiquidationPrice(accountId: number, m: number, t: bigint): Promise<boolean> {
+    const { account, positions } = await this.accountState(accountId);
+    const size = positions[m]!.position.size;
+    const liq = liquidationPrice({
+      account,
+      positions,
+      markets: await this.markets(),
+      globalConfig: this.d.parameters.global,
+      tiers: this.tiers,
+      prices: await this.prices(t),
+      now: t,
+      marketId: m,
+    });
+    if (liq === undefined) return false;
+    const past = size > 0n ? liq - FEED_TICK_8_DECIMALS : liq + FEED_TICK_8_DECIMALS;
+    const feed = this.configs[m]!.feed;
+    if (past < feed.minPrice || past > feed.maxPrice || liq < feed.minPrice || liq > feed.maxPrice) return false;
+    assert.equal(liq % FEED_TICK_8_DECIMALS, 0n);
+    assert.equal(await this.probe(accountId, m, liq, t), false, `account ${accountId} healthy at its liquidation price ${liq}`);
+    assert.equal(await this.probe(accountId, m, past, t), true, `account ${accountId} liquidatable one tick past ${liq}`);
+    return true;
   }
 
   /** Compares `accountHealth` of the SDK with `engine.accountHealth` (an eth_call at the latest block's time). */
@@ -493,6 +536,10 @@ describe("sdk differential: previewTrade and accountHealth against the engine", 
         bump(`cancelled: ${preview.error.name}`);
       }
       await h.checkHealth(trader.accountId, label);
+      // Every 10th case: the SDK's liquidation price of the traded position, probed on-chain.
+      if (cases % 10 === 0 && positionsAfter[m]!.position.size !== 0n && !staleOther) {
+        if (await h.checkLiquidationPrice(trader.accountId, m, (await h.now()) + 1n)) bump("liquidation price probed");
+      }
       ++cases;
     }
     if (paused) await h.send(governance.write.setOpeningPaused([false], { account: admin.account }));
@@ -546,19 +593,6 @@ describe("sdk differential: liquidationPrice against engine.accountHealth", () =
     return eng.read.accountIdOf([trader.account.address, 0]);
   }
 
-  /**
-   * At time `t`, with market `m`'s round at `price`: the engine's liquidatable flag and whether
-   * the SDK's valuation agrees. Reverts the chain afterwards, so every probe sees the same state.
-   */
-  async function probe(accountId: number, m: number, price: bigint, t: bigint): Promise<boolean> {
-    const snapshot = await h.connection.networkHelpers.takeSnapshot();
-    await h.at(t);
-    await h.post(m, price);
-    const [, liquidatable] = await h.engine.read.accountHealth([accountId]);
-    await h.checkHealth(accountId, `probe at ${price}`);
-    await snapshot.restore();
-    return liquidatable;
-  }
 
   /** Liquidates the account and compares `Liquidated` with `liquidationSettlement` of its closes. */
   async function liquidateAndCompare(accountId: number): Promise<void> {
@@ -633,8 +667,8 @@ describe("sdk differential: liquidationPrice against engine.accountHealth", () =
       const past = side === "long" ? liq - FEED_TICK_8_DECIMALS : liq + FEED_TICK_8_DECIMALS;
       console.log(`sdk liquidation price (${side}): ${liq}`);
       assert.equal(liq, side === "long" ? 2922_11887983n * TO_FEED : 3076_86495016n * TO_FEED);
-      assert.equal(await probe(accountId, 0, liq, t), false, "healthy at the liquidation price");
-      assert.equal(await probe(accountId, 0, past, t), true, "liquidatable one tick past it");
+      assert.equal(await h.probe(accountId, 0, liq, t), false, "healthy at the liquidation price");
+      assert.equal(await h.probe(accountId, 0, past, t), true, "liquidatable one tick past it");
       // Liquidation at a price 2% past it (bad debt at this leverage): Liquidated and BadDebt match liquidationSettlement.
       const snapshot = await h.connection.networkHelpers.takeSnapshot();
       await h.at(t);
