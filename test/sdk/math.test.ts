@@ -31,7 +31,9 @@ import {
   mulDivUp,
   orderReservation,
   previewTrade,
+  poolValuation,
   quoteFill,
+  scaleProfitDown,
   toWad,
   wDivDown,
   wDivUp,
@@ -330,5 +332,35 @@ describe("sdk math: liquidation settlement", () => {
       insuranceFundAfter: 0n,
       badDebt: { shortfall: w(7n), fromInsurance: w(4n), fromPool: w(3n) },
     });
+  });
+});
+
+describe("sdk math: pool valuation and profit scaling", () => {
+  it("values a market: receivables rounded down, traders' PnL rounded up", () => {
+    // 3 long at cost 9,000 and 1 short at cost -3,000, cumFunding 1 wei against snapshots 0.
+    const state: MarketState = {
+      ...emptyState(0n, w(3100n)),
+      longSize: w(3n),
+      shortSize: w(1n),
+      costSum: w(6000n),
+      cumFunding: 1n,
+      cumBorrow: 3n,
+    };
+    // funding: skew 2 * 1 - 0 = 2e18 / 1e18 = 2 wei; borrowing (4e18 * 3) / 1e18 = 12 wei.
+    // PnL: 2 * 3,100 - 6,000 = 200.
+    assert.deepEqual(poolValuation([state], { poolCash: w(1000n), totalDebt: 5n }), {
+      baseValue: w(1000n) + 5n + 2n + 12n,
+      tradersPnl: w(200n),
+    });
+  });
+
+  it("scales a realized profit by cap / tradersPnl, rounded down, while the cap binds", () => {
+    const maxPnlFactor = global.maxPnlFactor; // 0.9
+    // cap 90 < PnL 120: 10 + 1 wei scaled by 0.75, floored.
+    assert.equal(scaleProfitDown(w(10n) + 1n, { baseValue: w(100n), tradersPnl: w(120n) }, maxPnlFactor), 7_500000000000000000n);
+    // cap 90 >= PnL 90: unscaled.
+    assert.equal(scaleProfitDown(w(10n) + 1n, { baseValue: w(100n), tradersPnl: w(90n) }, maxPnlFactor), w(10n) + 1n);
+    // Pool value not positive: no profit is paid.
+    assert.equal(scaleProfitDown(w(10n), { baseValue: 0n, tradersPnl: 1n }, maxPnlFactor), 0n);
   });
 });
