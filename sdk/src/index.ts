@@ -3,3 +3,4 @@
  * protocol, for viem wallet clients and ethers v6 signers.
  */
 export * from "./math.js";
+export type * from "./types.js";
