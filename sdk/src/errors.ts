@@ -99,36 +99,41 @@ export function toAeonError(error: unknown, options: { transactionHash?: Hash } 
   return decodeAeonError(data, { cause: error, ...options }) ?? error;
 }
 
-/** Revert data carried anywhere in an error's cause chain (viem `raw`/`data`, ethers `data`/`info.error.data`). */
+/**
+ * Revert data carried anywhere in an error's cause chain (viem `raw`/`data`, ethers
+ * `data`/`info.error.data`): the first candidate that decodes as a protocol error, else the first.
+ */
 export function findRevertData(error: unknown): Hex | undefined {
+  const candidates: Hex[] = [];
   const seen = new Set<unknown>();
-  const visit = (value: unknown, depth: number): Hex | undefined => {
-    if (value === null || typeof value !== "object" || seen.has(value) || depth > 12) return undefined;
+  const visit = (value: unknown, depth: number): void => {
+    if (value === null || typeof value !== "object" || seen.has(value) || depth > 12) return;
     seen.add(value);
     const record = value as Record<string, unknown>;
     for (const key of ["raw", "data"]) {
       const candidate = record[key];
-      if (typeof candidate === "string" && /^0x[0-9a-fA-F]{8,}$/.test(candidate)) return candidate as Hex;
-      if (candidate !== null && typeof candidate === "object") {
-        const nested = visit(candidate, depth + 1);
-        if (nested !== undefined) return nested;
-      }
+      if (typeof candidate === "string" && /^0x[0-9a-fA-F]{8,}$/.test(candidate)) candidates.push(candidate as Hex);
+      else visit(candidate, depth + 1);
     }
-    for (const key of ["cause", "error", "info"]) {
-      const nested = visit(record[key], depth + 1);
-      if (nested !== undefined) return nested;
-    }
-    return undefined;
+    for (const key of ["cause", "error", "info"]) visit(record[key], depth + 1);
   };
   if (error instanceof BaseError) {
-    let found: Hex | undefined;
     error.walk((e) => {
-      found ??= visit(e, 0);
-      return found !== undefined;
+      visit(e, 0);
+      return false;
     });
-    if (found !== undefined) return found;
   }
-  return visit(error, 0);
+  visit(error, 0);
+  return candidates.find((data) => isAeonErrorData(data)) ?? candidates[0];
+}
+
+function isAeonErrorData(data: Hex): boolean {
+  try {
+    decodeErrorResult({ abi: aeonErrorAbi, data });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 // ---------------------------------------------------------------- messages
