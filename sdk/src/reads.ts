@@ -117,9 +117,20 @@ const RESERVATION_UNIT = 10n ** 12n;
 
 // ---------------------------------------------------------------- markets
 
+/** Options of reads that can be pinned to a block (one consistent snapshot across several calls). */
+export interface ReadOptions {
+  /** Read the state as of this block; default the latest. */
+  readonly blockNumber?: bigint;
+}
+
 /** Every listed market, accrued to now. */
-export async function getMarkets(client: AeonBaseClient): Promise<AeonMarket[]> {
-  const views = await client.publicClient.readContract({ address: client.deployment.addresses.lens, abi: lensAbi, functionName: "markets" });
+export async function getMarkets(client: AeonBaseClient, options: ReadOptions = {}): Promise<AeonMarket[]> {
+  const views = await client.publicClient.readContract({
+    address: client.deployment.addresses.lens,
+    abi: lensAbi,
+    functionName: "markets",
+    blockNumber: options.blockNumber,
+  });
   return views.map((view) => toMarket(client, view));
 }
 
@@ -157,15 +168,19 @@ function symbolOf(client: AeonBaseClient, marketId: number): string | undefined 
 
 // ---------------------------------------------------------------- accounts
 
-/** The account `(owner, subaccount)` with positions, requirements, withdrawable amount and orders. */
-export async function getAccount(client: AeonBaseClient, owner: Address, subaccount = 0): Promise<AeonAccount> {
+/**
+ * The account `(owner, subaccount)` with positions, requirements, withdrawable amount and orders.
+ * Every call reads the same block, so the derived figures add up to the engine's.
+ */
+export async function getAccount(client: AeonBaseClient, owner: Address, subaccount = 0, options: ReadOptions = {}): Promise<AeonAccount> {
   const { lens, clearingEngine, usdc } = client.deployment.addresses;
   const read = client.publicClient;
+  const blockNumber = options.blockNumber ?? (await read.getBlockNumber());
   const [raw, markets, global, decimals] = await Promise.all([
-    read.readContract({ address: lens, abi: lensAbi, functionName: "accountOf", args: [owner, subaccount] }),
-    getMarkets(client),
-    read.readContract({ address: clearingEngine, abi: engineAbi, functionName: "globalConfig" }),
-    read.readContract({ address: usdc, abi: erc20PermitAbi, functionName: "decimals" }),
+    read.readContract({ address: lens, abi: lensAbi, functionName: "accountOf", args: [owner, subaccount], blockNumber }),
+    getMarkets(client, { blockNumber }),
+    read.readContract({ address: clearingEngine, abi: engineAbi, functionName: "globalConfig", blockNumber }),
+    read.readContract({ address: usdc, abi: erc20PermitAbi, functionName: "decimals", blockNumber }),
   ]);
   const [, , minCollateral] = global;
   const positions = raw.positions.map((p) => toPosition(markets, p));
@@ -195,11 +210,12 @@ export async function getAccount(client: AeonBaseClient, owner: Address, subacco
 }
 
 /** The pending orders of `(owner, subaccount)`, with their place in the queue. */
-export async function getPendingOrders(client: AeonBaseClient, owner: Address, subaccount = 0): Promise<AeonOrder[]> {
+export async function getPendingOrders(client: AeonBaseClient, owner: Address, subaccount = 0, options: ReadOptions = {}): Promise<AeonOrder[]> {
   const { lens } = client.deployment.addresses;
+  const blockNumber = options.blockNumber ?? (await client.publicClient.getBlockNumber());
   const [raw, markets] = await Promise.all([
-    client.publicClient.readContract({ address: lens, abi: lensAbi, functionName: "accountOf", args: [owner, subaccount] }),
-    getMarkets(client),
+    client.publicClient.readContract({ address: lens, abi: lensAbi, functionName: "accountOf", args: [owner, subaccount], blockNumber }),
+    getMarkets(client, { blockNumber }),
   ]);
   return toOrders(raw, markets);
 }
