@@ -15,6 +15,8 @@ export interface AeonTransactionRequest {
   readonly to: Address;
   readonly data: Hex;
   readonly value?: bigint;
+  /** Gas limit; default: the signer estimates it. */
+  readonly gas?: bigint;
 }
 
 /** What the SDK needs from a wallet: its address, sending, and EIP-712 signing. */
@@ -121,7 +123,12 @@ export function fromEthersSigner(signer: EthersSigner): AeonSigner {
       return getAddress(await signer.getAddress());
     },
     async sendTransaction(request) {
-      const response = await signer.sendTransaction({ to: request.to, data: request.data, value: request.value ?? 0n });
+      const response = await signer.sendTransaction({
+        to: request.to,
+        data: request.data,
+        value: request.value ?? 0n,
+        ...(request.gas === undefined ? {} : { gasLimit: request.gas }),
+      });
       return response.hash as Hash;
     },
     async signTypedData(typedData) {

@@ -37,6 +37,8 @@ export interface ContractWrite<abi extends Abi, fn extends ContractFunctionName<
   readonly functionName: fn;
   readonly args: ContractFunctionArgs<abi, "nonpayable" | "payable", fn>;
   readonly value?: bigint;
+  /** Gas limit; default: estimated by the signer. */
+  readonly gas?: bigint;
 }
 
 /** The signer of a client, or an error telling how to get one. */
@@ -65,12 +67,18 @@ export async function sendContractWrite<const abi extends Abi, fn extends Contra
       args: call.args,
       account,
       value: call.value,
+      gas: call.gas,
     } as unknown as SimulateContractParameters);
   } catch (error) {
     throw toAeonError(error);
   }
   const data = encodeFunctionData({ abi: call.abi, functionName: call.functionName, args: call.args } as unknown as EncodeFunctionDataParameters);
-  const request: AeonTransactionRequest = call.value === undefined ? { to: call.address, data } : { to: call.address, data, value: call.value };
+  const request: AeonTransactionRequest = {
+    to: call.address,
+    data,
+    ...(call.value === undefined ? {} : { value: call.value }),
+    ...(call.gas === undefined ? {} : { gas: call.gas }),
+  };
   let hash: Hash;
   try {
     hash = await signer.sendTransaction(request);

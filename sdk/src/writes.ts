@@ -251,14 +251,36 @@ export async function liquidate(client: AeonBaseClient, accountId: number): Prom
   return sendContractWrite(client, { address: client.deployment.addresses.clearingEngine, abi: engineAbi, functionName: "liquidate", args: [accountId] });
 }
 
-/** Liquidates every liquidatable account of the list, skipping healthy ones. */
-export async function liquidateBatch(client: AeonBaseClient, accountIds: readonly number[]): Promise<WriteResult> {
-  return sendContractWrite(client, {
-    address: client.deployment.addresses.clearingEngine,
+/**
+ * Liquidates every liquidatable account of the list, skipping healthy ones.
+ *
+ * The gas limit is set explicitly: the contract swallows any failure of an account's liquidation,
+ * out-of-gas included, so a node's estimate (the least gas that does not revert) would be the
+ * gas of a batch that liquidates nothing. The limit is the sum of each liquidatable account's own
+ * `liquidate` estimate, with a margin for the self-calls' 63/64 gas rule.
+ */
+export async function liquidateBatch(
+  client: AeonBaseClient,
+  accountIds: readonly number[],
+): Promise<WriteResult & { readonly liquidated: number }> {
+  const account = await requireSigner(client).getAddress();
+  const engine = client.deployment.addresses.clearingEngine;
+  let gas = 100_000n + 30_000n * BigInt(accountIds.length);
+  for (const accountId of accountIds) {
+    try {
+      gas += await client.publicClient.estimateContractGas({ address: engine, abi: engineAbi, functionName: "liquidate", args: [accountId], account });
+    } catch {
+      // Not liquidatable now: the batch skips it for little gas.
+    }
+  }
+  const result = await sendContractWrite(client, {
+    address: engine,
     abi: engineAbi,
     functionName: "liquidateBatch",
     args: [accountIds],
+    gas: (gas * 5n) / 4n,
   });
+  return { ...result, liquidated: result.events.filter((e) => e.eventName === "Liquidated").length };
 }
 
 /** Withdraws the signer's native credits (execution fees and refunds) from the order book. */
