@@ -1,0 +1,434 @@
+/**
+ * Reads: markets, accounts with their derived figures, pending orders, the pool. Raw data comes
+ * from `AeonLens` in one call; the derived numbers follow the engine's formulas and rounding.
+ */
+import { type Address, type ContractFunctionReturnType, maxUint256 } from "viem";
+import { engineAbi, erc20PermitAbi, lensAbi, liquidityPoolAbi, orderBookAbi } from "./abis.js";
+import type { AeonBaseClient } from "./client.js";
+import { WAD, mulDivDown, mulDivUp } from "./math.js";
+
+/** `AeonLens.MarketView`, as the lens returns it. */
+export type LensMarket = ContractFunctionReturnType<typeof lensAbi, "view", "market">;
+/** `AeonLens.AccountView`, as the lens returns it. */
+export type LensAccount = ContractFunctionReturnType<typeof lensAbi, "view", "accountOf">;
+/** `OrderBook.Order`, as stored. */
+export type RawOrder = LensAccount["pendingOrders"][number];
+
+/** Chainlink price status (`ChainlinkLib.Status`). */
+export const PriceStatus = { Valid: 0, NotPositive: 1, OutOfBounds: 2, Stale: 3, SequencerDown: 4, SequencerGrace: 5 } as const;
+
+/** A market: the lens view plus its symbol, skew and whether its price is valid now. */
+export interface AeonMarket extends LensMarket {
+  /** The deployment's symbol for this market id, if listed there. */
+  readonly symbol: string | undefined;
+  /** Long minus short open interest (WAD base units). */
+  readonly skew: bigint;
+  /** The feed's latest round is valid and the market is open. */
+  readonly priceValid: boolean;
+}
+
+/** A position with its derived figures (USD in WAD). */
+export interface AeonPosition {
+  readonly marketId: number;
+  readonly symbol: string | undefined;
+  /** Signed base units (WAD): long > 0. */
+  readonly size: bigint;
+  /** Signed cost basis: size * entry price. */
+  readonly cost: bigint;
+  /** |cost| / |size|, rounded down. */
+  readonly entryPrice: bigint;
+  /** The price the engine values the position at now (moved against it by the gap buffer when the feed is not valid). */
+  readonly markPrice: bigint;
+  /** |size| * markPrice, rounded up. */
+  readonly notional: bigint;
+  /** size * markPrice - cost (before funding and borrowing). */
+  readonly unrealizedPnl: bigint;
+  /** Funding owed since the position's snapshot (negative: the position receives). */
+  readonly accruedFunding: bigint;
+  /** Borrowing fee owed since the position's snapshot. */
+  readonly accruedBorrowing: bigint;
+  /** unrealizedPnl - accruedFunding - accruedBorrowing: what the position adds to equity. */
+  readonly pnl: bigint;
+  /** Index of the margin tier fixed when the position opened or last grew. */
+  readonly tier: number;
+}
+
+/** A pending order, decoded from its packed storage. */
+export interface AeonOrder {
+  readonly orderKey: bigint;
+  readonly accountId: number;
+  readonly marketId: number;
+  readonly orderType: OrderTypeName;
+  readonly reduceOnly: boolean;
+  readonly sizeDelta: bigint;
+  readonly triggerPrice: bigint;
+  readonly acceptablePrice: bigint;
+  readonly createdAt: number;
+  readonly anchorRoundId: bigint;
+  /** Native wei paid for execution. */
+  readonly executionFee: bigint;
+  /** Margin reserved (WAD USD). */
+  readonly reservation: bigint;
+  /** In its market's queue (market orders, and conditional orders once triggered). */
+  readonly queued: boolean;
+  /** Orders ahead of it in the queue (seq - head); undefined for untriggered orders. */
+  readonly queuePosition: bigint | undefined;
+}
+
+/** An account with every figure a trader looks at. USD values in WAD. */
+export interface AeonAccount {
+  /** 0 when `(owner, subaccount)` has no account yet. */
+  readonly accountId: number;
+  readonly exists: boolean;
+  readonly owner: Address;
+  readonly subaccount: number;
+  /** Signed: negative is a debt to the pool. */
+  readonly collateral: bigint;
+  readonly reservedMargin: bigint;
+  /** collateral + PnL at the index - accrued funding and borrowing. */
+  readonly equity: bigint;
+  readonly positivePnl: bigint;
+  readonly initialMargin: bigint;
+  /** Includes the keeper reward floor when the account holds a position. */
+  readonly maintenanceMargin: bigint;
+  readonly pricesValid: boolean;
+  /** What `withdraw` accepts now (WAD, and in token units rounded down). */
+  readonly withdrawable: bigint;
+  readonly withdrawableTokenUnits: bigint;
+  /** equity / maintenanceMargin (WAD); below 1e18 the account is liquidatable. Undefined without a requirement. */
+  readonly healthRatio: bigint | undefined;
+  readonly liquidatable: boolean;
+  readonly positions: readonly AeonPosition[];
+  readonly pendingOrders: readonly AeonOrder[];
+  /** The lens view the figures were derived from. */
+  readonly raw: LensAccount;
+}
+
+/** Names of `OrderBook.OrderType`. */
+export type OrderTypeName = "market" | "limit" | "stop" | "takeProfit";
+/** `OrderBook.OrderType` values by name. */
+export const ORDER_TYPES: Readonly<Record<OrderTypeName, number>> = { market: 0, limit: 1, stop: 2, takeProfit: 3 };
+const ORDER_TYPE_NAMES: readonly OrderTypeName[] = ["market", "limit", "stop", "takeProfit"];
+
+const QUEUED_FLAG = 1n << 72n;
+const SEQ_MASK = (1n << 64n) - 1n;
+const GWEI = 10n ** 9n;
+const RESERVATION_UNIT = 10n ** 12n;
+
+// ---------------------------------------------------------------- markets
+
+/** Options of reads that can be pinned to a block (one consistent snapshot across several calls). */
+export interface ReadOptions {
+  /** Read the state as of this block; default the latest. */
+  readonly blockNumber?: bigint;
+}
+
+/** Every listed market, accrued to now. */
+export async function getMarkets(client: AeonBaseClient, options: ReadOptions = {}): Promise<AeonMarket[]> {
+  const views = await client.publicClient.readContract({
+    address: client.deployment.addresses.lens,
+    abi: lensAbi,
+    functionName: "markets",
+    blockNumber: options.blockNumber,
+  });
+  return views.map((view) => toMarket(client, view));
+}
+
+/** One market, by id or deployment symbol ("ETH"). */
+export async function getMarket(client: AeonBaseClient, market: number | string): Promise<AeonMarket> {
+  const view = await client.publicClient.readContract({
+    address: client.deployment.addresses.lens,
+    abi: lensAbi,
+    functionName: "market",
+    args: [resolveMarketId(client, market)],
+  });
+  return toMarket(client, view);
+}
+
+/** A market id from an id or a deployment symbol. */
+export function resolveMarketId(client: AeonBaseClient, market: number | string): number {
+  if (typeof market === "number") return market;
+  const id = client.deployment.marketIds[market];
+  if (id === undefined) throw new Error(`Unknown market ${market}: the deployment lists ${Object.keys(client.deployment.marketIds).join(", ")}`);
+  return id;
+}
+
+function toMarket(client: AeonBaseClient, view: LensMarket): AeonMarket {
+  return {
+    ...view,
+    symbol: symbolOf(client, view.marketId),
+    skew: view.state.longSize - view.state.shortSize,
+    priceValid: view.status === PriceStatus.Valid && !view.config.closed,
+  };
+}
+
+function symbolOf(client: AeonBaseClient, marketId: number): string | undefined {
+  return Object.entries(client.deployment.marketIds).find(([, id]) => id === marketId)?.[0];
+}
+
+// ---------------------------------------------------------------- accounts
+
+/**
+ * The account `(owner, subaccount)` with positions, requirements, withdrawable amount and orders.
+ * Every call reads the same block, so the derived figures add up to the engine's.
+ */
+export async function getAccount(client: AeonBaseClient, owner: Address, subaccount = 0, options: ReadOptions = {}): Promise<AeonAccount> {
+  const { lens, clearingEngine, usdc } = client.deployment.addresses;
+  const read = client.publicClient;
+  const blockNumber = options.blockNumber ?? (await read.getBlockNumber());
+  const [raw, markets, global, decimals] = await Promise.all([
+    read.readContract({ address: lens, abi: lensAbi, functionName: "accountOf", args: [owner, subaccount], blockNumber }),
+    getMarkets(client, { blockNumber }),
+    read.readContract({ address: clearingEngine, abi: engineAbi, functionName: "globalConfig", blockNumber }),
+    read.readContract({ address: usdc, abi: erc20PermitAbi, functionName: "decimals", blockNumber }),
+  ]);
+  const [, , minCollateral] = global;
+  const positions = raw.positions.map((p) => toPosition(markets, p));
+  const { account, health } = raw;
+  const withdrawable = withdrawableWad(raw, minCollateral);
+  const unit = 10n ** BigInt(18 - decimals);
+  return {
+    accountId: raw.accountId,
+    exists: raw.accountId !== 0,
+    owner,
+    subaccount,
+    collateral: account.collateral,
+    reservedMargin: account.reservedMargin,
+    equity: health.equity,
+    positivePnl: health.positivePnl,
+    initialMargin: health.initialMargin,
+    maintenanceMargin: health.maintenanceMargin,
+    pricesValid: health.pricesValid,
+    withdrawable,
+    withdrawableTokenUnits: withdrawable / unit,
+    healthRatio: health.maintenanceMargin === 0n ? undefined : signedMulDivDown(health.equity, WAD, health.maintenanceMargin),
+    liquidatable: raw.liquidatable,
+    positions,
+    pendingOrders: toOrders(raw, markets),
+    raw,
+  };
+}
+
+/** The pending orders of `(owner, subaccount)`, with their place in the queue. */
+export async function getPendingOrders(client: AeonBaseClient, owner: Address, subaccount = 0, options: ReadOptions = {}): Promise<AeonOrder[]> {
+  const { lens } = client.deployment.addresses;
+  const blockNumber = options.blockNumber ?? (await client.publicClient.getBlockNumber());
+  const [raw, markets] = await Promise.all([
+    client.publicClient.readContract({ address: lens, abi: lensAbi, functionName: "accountOf", args: [owner, subaccount], blockNumber }),
+    getMarkets(client, { blockNumber }),
+  ]);
+  return toOrders(raw, markets);
+}
+
+/** The account id of `(owner, subaccount)`; 0 when it does not exist. */
+export async function getAccountId(client: AeonBaseClient, owner: Address, subaccount = 0): Promise<number> {
+  return client.publicClient.readContract({
+    address: client.deployment.addresses.clearingEngine,
+    abi: engineAbi,
+    functionName: "accountIdOf",
+    args: [owner, subaccount],
+  });
+}
+
+/** Settlement-token balance and the vault's allowance of `owner`, in token units. */
+export async function getTokenBalance(client: AeonBaseClient, owner: Address): Promise<{ balance: bigint; allowance: bigint }> {
+  const { usdc, vault } = client.deployment.addresses;
+  const [balance, allowance] = await Promise.all([
+    client.publicClient.readContract({ address: usdc, abi: erc20PermitAbi, functionName: "balanceOf", args: [owner] }),
+    client.publicClient.readContract({ address: usdc, abi: erc20PermitAbi, functionName: "allowance", args: [owner, vault] }),
+  ]);
+  return { balance, allowance };
+}
+
+/** Credits a keeper can claim: native wei from the order book, USD (WAD) from the engine. */
+export async function getKeeperCredits(client: AeonBaseClient, keeper: Address): Promise<{ native: bigint; usd: bigint }> {
+  const { orderBook, clearingEngine } = client.deployment.addresses;
+  const [native, usd] = await Promise.all([
+    client.publicClient.readContract({ address: orderBook, abi: orderBookAbi, functionName: "nativeCredits", args: [keeper] }),
+    client.publicClient.readContract({ address: clearingEngine, abi: engineAbi, functionName: "keeperCredits", args: [keeper] }),
+  ]);
+  return { native, usd };
+}
+
+function toPosition(markets: readonly AeonMarket[], view: LensAccount["positions"][number]): AeonPosition {
+  const market = markets.find((m) => m.marketId === view.marketId);
+  if (market === undefined) throw new Error(`Position in market ${view.marketId}, which the lens did not return`);
+  const { size, cost, fundingSnap, borrowSnap, tier } = view.position;
+  const markPrice = market.priceValid ? market.price : movedAgainst(market.price, market.config.gapBuffer, size);
+  const { funding, borrowing } = accruedOnPosition(size, fundingSnap, borrowSnap, market.state.cumFunding, market.state.cumBorrow);
+  const unrealizedPnl = signedMulDivFloor(size, markPrice, WAD) - cost;
+  return {
+    marketId: view.marketId,
+    symbol: market.symbol,
+    size,
+    cost,
+    entryPrice: size === 0n ? 0n : mulDivDown(abs(cost), WAD, abs(size)),
+    markPrice,
+    notional: mulDivUp(abs(size), markPrice, WAD),
+    unrealizedPnl,
+    accruedFunding: funding,
+    accruedBorrowing: borrowing,
+    pnl: unrealizedPnl - funding - borrowing,
+    tier,
+  };
+}
+
+function toOrders(raw: LensAccount, markets: readonly AeonMarket[]): AeonOrder[] {
+  return raw.pendingOrders.map((order, i) => {
+    const orderKey = raw.pendingOrderKeys[i] ?? 0n;
+    const queued = (orderKey & QUEUED_FLAG) !== 0n;
+    const head = markets.find((m) => m.marketId === order.marketId)?.queueHead;
+    return {
+      orderKey,
+      accountId: order.accountId,
+      marketId: order.marketId,
+      orderType: ORDER_TYPE_NAMES[order.flags & 3] ?? "market",
+      reduceOnly: (order.flags & 4) !== 0,
+      sizeDelta: order.sizeDelta,
+      triggerPrice: order.triggerPrice,
+      acceptablePrice: order.acceptablePrice,
+      createdAt: order.createdAt,
+      anchorRoundId: order.anchorRoundId,
+      executionFee: BigInt(order.executionFeeGwei) * GWEI,
+      reservation: BigInt(order.reservation) * RESERVATION_UNIT,
+      queued,
+      queuePosition: queued && head !== undefined ? (orderKey & SEQ_MASK) - head : undefined,
+    };
+  });
+}
+
+/**
+ * What `withdraw` accepts: the collateral, kept at the minimum while a position is open, and the
+ * margin check `E - w - positivePnl >= max(IM, MM) + reserved` (SPEC section 3).
+ */
+function withdrawableWad(raw: LensAccount, minCollateral: bigint): bigint {
+  const { account, health } = raw;
+  if (account.collateral <= 0n) return 0n;
+  const hasPositions = account.marketMask !== 0n;
+  if (!hasPositions && account.reservedMargin === 0n) return account.collateral;
+  if (!health.pricesValid) return 0n;
+  const required = max(health.initialMargin, health.maintenanceMargin) + account.reservedMargin;
+  let w = health.equity - health.positivePnl - required;
+  if (hasPositions) w = min(w, account.collateral - minCollateral);
+  return max(0n, min(w, account.collateral));
+}
+
+// ---------------------------------------------------------------- pool
+
+/** The pool's value, share price and insurance fund, and an address's LP requests when given. */
+export interface AeonPool {
+  /** Cash and receivables without traders' PnL (WAD USD). */
+  readonly baseValue: bigint;
+  /** Traders' net PnL at the last valid prices (WAD USD): positive is a liability of the pool. */
+  readonly tradersPnl: bigint;
+  /** Live value for depositors, token units (`totalAssets`). */
+  readonly totalAssets: bigint;
+  /** LP shares outstanding. */
+  readonly totalSupply: bigint;
+  /** Token units one whole share (1e18) is worth now (indicative: requests settle at the epoch price). */
+  readonly sharePrice: bigint;
+  readonly insuranceFund: bigint;
+  readonly currentEpoch: bigint;
+  /** Unix time of the current epoch's cutoff: requests made before it join this epoch. */
+  readonly epochCutoff: bigint;
+  /** The requests of `lp`, when one was given. Deposits in token units, redemptions in shares. */
+  readonly lp:
+    | {
+        readonly address: Address;
+        readonly shares: bigint;
+        readonly pendingDeposit: bigint;
+        readonly claimableDeposit: bigint;
+        readonly pendingRedeem: bigint;
+        readonly claimableRedeem: bigint;
+      }
+    | undefined;
+}
+
+/** The pool, and `lp`'s pending and claimable requests when given. */
+export async function getPool(client: AeonBaseClient, lp?: Address): Promise<AeonPool> {
+  const { liquidityPool: pool, clearingEngine: engine } = client.deployment.addresses;
+  const read = client.publicClient;
+  const [[baseValue, tradersPnl], totalAssets, totalSupply, sharePrice, insuranceFund, currentEpoch] = await Promise.all([
+    read.readContract({ address: engine, abi: engineAbi, functionName: "poolValue" }),
+    read.readContract({ address: pool, abi: liquidityPoolAbi, functionName: "totalAssets" }),
+    read.readContract({ address: pool, abi: liquidityPoolAbi, functionName: "totalSupply" }),
+    read.readContract({ address: pool, abi: liquidityPoolAbi, functionName: "convertToAssets", args: [WAD] }),
+    read.readContract({ address: engine, abi: engineAbi, functionName: "insuranceFund" }),
+    read.readContract({ address: pool, abi: liquidityPoolAbi, functionName: "currentEpoch" }),
+  ]);
+  const [epochCutoff] = await read.readContract({ address: pool, abi: liquidityPoolAbi, functionName: "epochs", args: [currentEpoch] });
+  let lpView: AeonPool["lp"];
+  if (lp !== undefined) {
+    const [shares, pendingDeposit, claimableDeposit, pendingRedeem, claimableRedeem] = await Promise.all([
+      read.readContract({ address: pool, abi: liquidityPoolAbi, functionName: "balanceOf", args: [lp] }),
+      read.readContract({ address: pool, abi: liquidityPoolAbi, functionName: "pendingDepositRequest", args: [0n, lp] }),
+      read.readContract({ address: pool, abi: liquidityPoolAbi, functionName: "claimableDepositRequest", args: [0n, lp] }),
+      read.readContract({ address: pool, abi: liquidityPoolAbi, functionName: "pendingRedeemRequest", args: [0n, lp] }),
+      read.readContract({ address: pool, abi: liquidityPoolAbi, functionName: "claimableRedeemRequest", args: [0n, lp] }),
+    ]);
+    lpView = { address: lp, shares, pendingDeposit, claimableDeposit, pendingRedeem, claimableRedeem };
+  }
+  return { baseValue, tradersPnl, totalAssets, totalSupply, sharePrice, insuranceFund, currentEpoch, epochCutoff: BigInt(epochCutoff), lp: lpView };
+}
+
+// ---------------------------------------------------------------- fees
+
+/**
+ * The execution fee `createOrder` pays: the market's minimum, or `gasPrice * client.executionGas`
+ * when larger, rounded up to whole gwei (the order book stores fees in gwei).
+ */
+export async function estimateExecutionFee(client: AeonBaseClient, market: number | string): Promise<bigint> {
+  const marketId = resolveMarketId(client, market);
+  const [[minExecutionFee], gasPrice] = await Promise.all([
+    client.publicClient.readContract({
+      address: client.deployment.addresses.orderBook,
+      abi: orderBookAbi,
+      functionName: "marketOrderConfig",
+      args: [marketId],
+    }),
+    client.publicClient.getGasPrice(),
+  ]);
+  const fee = max(minExecutionFee, gasPrice * client.executionGas);
+  return ((fee + GWEI - 1n) / GWEI) * GWEI;
+}
+
+// ---------------------------------------------------------------- signed math (engine rounding)
+// The SDK's math module (sdk/src/math.ts) is the single copy of the contract math; these few
+// signed helpers mirror MathLib until it exports them.
+
+function abs(x: bigint): bigint {
+  return x < 0n ? -x : x;
+}
+function min(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
+}
+function max(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
+}
+/** Signed x * y / d toward negative infinity (`MathLib.mulDivFloor`), d > 0, y >= 0. */
+function signedMulDivFloor(x: bigint, y: bigint, d: bigint): bigint {
+  return x >= 0n ? mulDivDown(x, y, d) : -mulDivUp(-x, y, d);
+}
+/** Signed x * y / d toward positive infinity (`MathLib.mulDivCeil`), d > 0, y >= 0. */
+function signedMulDivCeil(x: bigint, y: bigint, d: bigint): bigint {
+  return x >= 0n ? mulDivUp(x, y, d) : -mulDivDown(-x, y, d);
+}
+function signedMulDivDown(x: bigint, y: bigint, d: bigint): bigint {
+  return x >= 0n ? mulDivDown(x, y, d) : -mulDivDown(-x, y, d);
+}
+
+/** `EngineBase._accruedOnPosition`: funding (signed) and borrowing owed, rounded against the position. */
+function accruedOnPosition(size: bigint, fundingSnap: bigint, borrowSnap: bigint, cumFunding: bigint, cumBorrow: bigint) {
+  if (size === 0n) return { funding: 0n, borrowing: 0n };
+  const funding =
+    cumFunding >= fundingSnap ? signedMulDivCeil(size, cumFunding - fundingSnap, WAD) : -signedMulDivFloor(size, fundingSnap - cumFunding, WAD);
+  return { funding, borrowing: mulDivUp(abs(size), cumBorrow - borrowSnap, WAD) };
+}
+
+/** `EngineBase._movedAgainst`: the last valid price moved against the holder by the gap buffer. */
+function movedAgainst(price: bigint, gapBuffer: bigint, size: bigint): bigint {
+  return size > 0n ? mulDivDown(price, WAD - gapBuffer, WAD) : mulDivUp(price, WAD + gapBuffer, WAD);
+}
+
+/** `type(uint256).max`: no acceptable-price bound. */
+export const NO_PRICE_BOUND = maxUint256;
