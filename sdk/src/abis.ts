@@ -5432,19 +5432,25 @@ export const liquidityPoolAbi = [
       {
         "indexed": false,
         "internalType": "uint256[]",
-        "name": "prices",
+        "name": "depositPrices",
+        "type": "uint256[]"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256[]",
+        "name": "redeemPrices",
         "type": "uint256[]"
       },
       {
         "indexed": false,
         "internalType": "int256",
-        "name": "baseValue",
+        "name": "depositValue",
         "type": "int256"
       },
       {
         "indexed": false,
         "internalType": "int256",
-        "name": "tradersPnl",
+        "name": "redeemValue",
         "type": "int256"
       },
       {
@@ -11341,19 +11347,25 @@ export const aeonEventAbi = [
       {
         "indexed": false,
         "internalType": "uint256[]",
-        "name": "prices",
+        "name": "depositPrices",
+        "type": "uint256[]"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256[]",
+        "name": "redeemPrices",
         "type": "uint256[]"
       },
       {
         "indexed": false,
         "internalType": "int256",
-        "name": "baseValue",
+        "name": "depositValue",
         "type": "int256"
       },
       {
         "indexed": false,
         "internalType": "int256",
-        "name": "tradersPnl",
+        "name": "redeemValue",
         "type": "int256"
       },
       {
