@@ -128,19 +128,7 @@ contract Handler is Test {
         } else if (!isLong) {
             size = -size;
         }
-        vm.deal(trader, trader.balance + MIN_FEE);
-        vm.prank(trader);
-        try book.createOrder{value: MIN_FEE}(
-            OrderBook.CreateOrderParams({
-                subaccount: 0,
-                marketId: m,
-                orderType: OrderBook.OrderType.Market,
-                reduceOnly: reduceOnly,
-                sizeDelta: size,
-                triggerPrice: 0,
-                acceptablePrice: size > 0 ? type(uint256).max : 0
-            })
-        ) {} catch {}
+        try this.placeMarketOrder(trader, m, size, reduceOnly) {} catch {}
     }
 
     /// @dev Executes the head of a market's queue at its first round after creation, after
@@ -313,19 +301,7 @@ contract Handler is Test {
         (uint64 head, uint64 tail) = book.queues(m);
         if (held == 0 || head != tail) return;
         Governance(address(engine)).setOpeningPaused(true);
-        vm.deal(trader, trader.balance + MIN_FEE);
-        vm.prank(trader);
-        try book.createOrder{value: MIN_FEE}(
-            OrderBook.CreateOrderParams({
-                subaccount: 0,
-                marketId: m,
-                orderType: OrderBook.OrderType.Market,
-                reduceOnly: true,
-                sizeDelta: -held,
-                triggerPrice: 0,
-                acceptablePrice: held > 0 ? 0 : type(uint256).max
-            })
-        ) {
+        try this.placeMarketOrder(trader, m, -held, true) {
             _advance(1);
             _postRound(m, prices[m]);
             uint256 n = _rounds[m].length;
@@ -338,6 +314,25 @@ contract Handler is Test {
             _breach(4, "a reduce-only order was refused while opening was paused");
         }
         Governance(address(engine)).setOpeningPaused(false);
+    }
+
+    /// @dev A market order with no slippage bound, as `trader`. External so that actions can
+    /// try it; only this handler calls it.
+    function placeMarketOrder(address trader, uint8 m, int256 size, bool reduceOnly) external {
+        if (msg.sender != address(this)) revert AssertionFailed("handler-only");
+        vm.deal(trader, trader.balance + MIN_FEE);
+        vm.prank(trader);
+        book.createOrder{value: MIN_FEE}(
+            OrderBook.CreateOrderParams({
+                subaccount: 0,
+                marketId: m,
+                orderType: OrderBook.OrderType.Market,
+                reduceOnly: reduceOnly,
+                sizeDelta: size,
+                triggerPrice: 0,
+                acceptablePrice: size > 0 ? type(uint256).max : 0
+            })
+        );
     }
 
     /* ------------------------------------------------------------------ */

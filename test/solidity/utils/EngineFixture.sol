@@ -155,17 +155,7 @@ abstract contract EngineFixture is Test {
         internal
         returns (EngineBase.FillResult memory)
     {
-        return engine.fill(
-            EngineBase.FillRequest({
-                accountId: accountId,
-                marketId: marketId,
-                reduceOnly: false,
-                sizeDelta: sizeDelta,
-                price: price,
-                acceptablePrice: sizeDelta > 0 ? type(uint256).max : 0,
-                reservation: 0
-            })
-        );
+        return _fillUnbounded(accountId, marketId, sizeDelta, price, false);
     }
 
     function setPrice(MockAggregator feed, uint256 priceWad) internal {
@@ -210,11 +200,18 @@ abstract contract EngineFixture is Test {
         internal
         returns (EngineBase.FillResult memory)
     {
+        return _fillUnbounded(accountId, marketId, sizeDelta, price, true);
+    }
+
+    function _fillUnbounded(uint40 accountId, uint8 marketId, int256 sizeDelta, uint256 price, bool reduceOnly)
+        private
+        returns (EngineBase.FillResult memory)
+    {
         return engine.fill(
             EngineBase.FillRequest({
                 accountId: accountId,
                 marketId: marketId,
-                reduceOnly: true,
+                reduceOnly: reduceOnly,
                 sizeDelta: sizeDelta,
                 price: price,
                 acceptablePrice: sizeDelta > 0 ? type(uint256).max : 0,
