@@ -5,7 +5,7 @@
 import { type Address, type ContractFunctionReturnType, maxUint256 } from "viem";
 import { engineAbi, erc20PermitAbi, lensAbi, liquidityPoolAbi, orderBookAbi } from "./abis.js";
 import type { AeonBaseClient } from "./client.js";
-import { WAD, mulDivDown, mulDivUp } from "./math.js";
+import { WAD, abs, accruedOnPosition, max, min, movedAgainst, mulDivDown, mulDivFloor, mulDivUp } from "./math.js";
 
 /** `AeonLens.MarketView`, as the lens returns it. */
 export type LensMarket = ContractFunctionReturnType<typeof lensAbi, "view", "market">;
@@ -201,7 +201,7 @@ export async function getAccount(client: AeonBaseClient, owner: Address, subacco
     pricesValid: health.pricesValid,
     withdrawable,
     withdrawableTokenUnits: withdrawable / unit,
-    healthRatio: health.maintenanceMargin === 0n ? undefined : signedMulDivDown(health.equity, WAD, health.maintenanceMargin),
+    healthRatio: health.maintenanceMargin === 0n ? undefined : mulDivTowardZero(health.equity, WAD, health.maintenanceMargin),
     liquidatable: raw.liquidatable,
     positions,
     pendingOrders: toOrders(raw, markets),
@@ -253,10 +253,10 @@ export async function getKeeperCredits(client: AeonBaseClient, keeper: Address):
 function toPosition(markets: readonly AeonMarket[], view: LensAccount["positions"][number]): AeonPosition {
   const market = markets.find((m) => m.marketId === view.marketId);
   if (market === undefined) throw new Error(`Position in market ${view.marketId}, which the lens did not return`);
-  const { size, cost, fundingSnap, borrowSnap, tier } = view.position;
+  const { size, cost, tier } = view.position;
   const markPrice = market.priceValid ? market.price : movedAgainst(market.price, market.config.gapBuffer, size);
-  const { funding, borrowing } = accruedOnPosition(size, fundingSnap, borrowSnap, market.state.cumFunding, market.state.cumBorrow);
-  const unrealizedPnl = signedMulDivFloor(size, markPrice, WAD) - cost;
+  const { fundingOwed: funding, borrowOwed: borrowing } = accruedOnPosition(view.position, market.state.cumFunding, market.state.cumBorrow);
+  const unrealizedPnl = mulDivFloor(size, markPrice, WAD) - cost;
   return {
     marketId: view.marketId,
     symbol: market.symbol,
@@ -392,42 +392,9 @@ export async function estimateExecutionFee(client: AeonBaseClient, market: numbe
   return ((fee + GWEI - 1n) / GWEI) * GWEI;
 }
 
-// ---------------------------------------------------------------- signed math (engine rounding)
-// The SDK's math module (sdk/src/math.ts) is the single copy of the contract math; these few
-// signed helpers mirror MathLib until it exports them.
-
-function abs(x: bigint): bigint {
-  return x < 0n ? -x : x;
-}
-function min(a: bigint, b: bigint): bigint {
-  return a < b ? a : b;
-}
-function max(a: bigint, b: bigint): bigint {
-  return a > b ? a : b;
-}
-/** Signed x * y / d toward negative infinity (`MathLib.mulDivFloor`), d > 0, y >= 0. */
-function signedMulDivFloor(x: bigint, y: bigint, d: bigint): bigint {
-  return x >= 0n ? mulDivDown(x, y, d) : -mulDivUp(-x, y, d);
-}
-/** Signed x * y / d toward positive infinity (`MathLib.mulDivCeil`), d > 0, y >= 0. */
-function signedMulDivCeil(x: bigint, y: bigint, d: bigint): bigint {
-  return x >= 0n ? mulDivUp(x, y, d) : -mulDivDown(-x, y, d);
-}
-function signedMulDivDown(x: bigint, y: bigint, d: bigint): bigint {
+/** x * y / d rounded toward zero (a display ratio, not engine math). */
+function mulDivTowardZero(x: bigint, y: bigint, d: bigint): bigint {
   return x >= 0n ? mulDivDown(x, y, d) : -mulDivDown(-x, y, d);
-}
-
-/** `EngineBase._accruedOnPosition`: funding (signed) and borrowing owed, rounded against the position. */
-function accruedOnPosition(size: bigint, fundingSnap: bigint, borrowSnap: bigint, cumFunding: bigint, cumBorrow: bigint) {
-  if (size === 0n) return { funding: 0n, borrowing: 0n };
-  const funding =
-    cumFunding >= fundingSnap ? signedMulDivCeil(size, cumFunding - fundingSnap, WAD) : -signedMulDivFloor(size, fundingSnap - cumFunding, WAD);
-  return { funding, borrowing: mulDivUp(abs(size), cumBorrow - borrowSnap, WAD) };
-}
-
-/** `EngineBase._movedAgainst`: the last valid price moved against the holder by the gap buffer. */
-function movedAgainst(price: bigint, gapBuffer: bigint, size: bigint): bigint {
-  return size > 0n ? mulDivDown(price, WAD - gapBuffer, WAD) : mulDivUp(price, WAD + gapBuffer, WAD);
 }
 
 /** `type(uint256).max`: no acceptable-price bound. */
