@@ -5,7 +5,20 @@
 import { type Address, type ContractFunctionReturnType, maxUint256 } from "viem";
 import { engineAbi, erc20PermitAbi, lensAbi, liquidityPoolAbi, orderBookAbi } from "./abis.js";
 import type { AeonBaseClient } from "./client.js";
-import { WAD, abs, accruedOnPosition, max, min, movedAgainst, mulDivDown, mulDivFloor, mulDivUp } from "./math.js";
+import {
+  type LiquidationPriceInput,
+  WAD,
+  abs,
+  accruedOnPosition,
+  liquidationPrice,
+  max,
+  min,
+  movedAgainst,
+  mulDivDown,
+  mulDivFloor,
+  mulDivUp,
+} from "./math.js";
+import type { GlobalConfig } from "./types.js";
 
 /** `AeonLens.MarketView`, as the lens returns it. */
 export type LensMarket = ContractFunctionReturnType<typeof lensAbi, "view", "market">;
@@ -51,6 +64,12 @@ export interface AeonPosition {
   readonly pnl: bigint;
   /** Index of the margin tier fixed when the position opened or last grew. */
   readonly tier: number;
+  /**
+   * The price of this market (a multiple of the 8-decimal feed tick, 1e10) at which the account
+   * is still healthy, one tick past which it is liquidatable, other markets at their latest
+   * prices, valued at the read block's time (`math.liquidationPrice`). Undefined when none.
+   */
+  readonly liquidationPrice: bigint | undefined;
 }
 
 /** A pending order, decoded from its packed storage. */
@@ -176,14 +195,29 @@ export async function getAccount(client: AeonBaseClient, owner: Address, subacco
   const { lens, clearingEngine, usdc } = client.deployment.addresses;
   const read = client.publicClient;
   const blockNumber = options.blockNumber ?? (await read.getBlockNumber());
-  const [raw, markets, global, decimals] = await Promise.all([
+  const [raw, markets, global, decimals, block] = await Promise.all([
     read.readContract({ address: lens, abi: lensAbi, functionName: "accountOf", args: [owner, subaccount], blockNumber }),
     getMarkets(client, { blockNumber }),
     read.readContract({ address: clearingEngine, abi: engineAbi, functionName: "globalConfig", blockNumber }),
     read.readContract({ address: usdc, abi: erc20PermitAbi, functionName: "decimals", blockNumber }),
+    read.getBlock({ blockNumber }),
   ]);
+  // The engine accrues each market from its stored state at the price it values it at: the
+  // liquidation price needs the stored states, not the lens's (accrued at the latest price).
+  const states = await Promise.all(
+    markets.map((m) => read.readContract({ address: clearingEngine, abi: engineAbi, functionName: "marketState", args: [m.marketId], blockNumber })),
+  );
   const [, , minCollateral] = global;
-  const positions = raw.positions.map((p) => toPosition(markets, p));
+  const valuation: Omit<LiquidationPriceInput, "marketId"> = {
+    account: raw.account,
+    positions: raw.positions,
+    markets: markets.map((m, i) => ({ config: m.config, state: states[i] ?? m.state })),
+    globalConfig: toGlobalConfig(global),
+    tiers: markets.map((m) => m.tiers),
+    prices: markets.map((m) => ({ price: m.price, valid: m.status === PriceStatus.Valid })),
+    now: block.timestamp,
+  };
+  const positions = raw.positions.map((p) => toPosition(markets, p, liquidationPrice({ ...valuation, marketId: p.marketId })));
   const { account, health } = raw;
   const withdrawable = withdrawableWad(raw, minCollateral);
   const unit = 10n ** BigInt(18 - decimals);
@@ -250,7 +284,7 @@ export async function getKeeperCredits(client: AeonBaseClient, keeper: Address):
   return { native, usd };
 }
 
-function toPosition(markets: readonly AeonMarket[], view: LensAccount["positions"][number]): AeonPosition {
+function toPosition(markets: readonly AeonMarket[], view: LensAccount["positions"][number], liquidationPriceOf: bigint | undefined): AeonPosition {
   const market = markets.find((m) => m.marketId === view.marketId);
   if (market === undefined) throw new Error(`Position in market ${view.marketId}, which the lens did not return`);
   const { size, cost, tier } = view.position;
@@ -270,6 +304,7 @@ function toPosition(markets: readonly AeonMarket[], view: LensAccount["positions
     accruedBorrowing: borrowing,
     pnl: unrealizedPnl - funding - borrowing,
     tier,
+    liquidationPrice: liquidationPriceOf,
   };
 }
 
@@ -390,6 +425,15 @@ export async function estimateExecutionFee(client: AeonBaseClient, market: numbe
   ]);
   const fee = max(minExecutionFee, gasPrice * client.executionGas);
   return ((fee + GWEI - 1n) / GWEI) * GWEI;
+}
+
+/** `engine.globalConfig()` (a public getter's tuple) as the math module's `GlobalConfig`. */
+export function toGlobalConfig(
+  tuple: readonly [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint],
+): GlobalConfig {
+  const [keeperRewardFloor, keeperRewardCap, minCollateral, keeperRewardShare, maxPnlFactor, lossHaircut, reserveFactor, lpFeeShare, insuranceFeeShare] =
+    tuple;
+  return { keeperRewardFloor, keeperRewardCap, minCollateral, keeperRewardShare, maxPnlFactor, lossHaircut, reserveFactor, lpFeeShare, insuranceFeeShare };
 }
 
 /** x * y / d rounded toward zero (a display ratio, not engine math). */
