@@ -7,6 +7,7 @@ import type { Signer as EthersSigner } from "ethers";
 import { type Address, type Hash, type Hex, type PublicClient, type TypedDataDefinition, type WalletClient, getAddress } from "viem";
 import type { AeonDeployment } from "./deployment.js";
 import { AeonTransactionError } from "./errors.js";
+import * as previews from "./previews.js";
 import * as reads from "./reads.js";
 import * as writes from "./writes.js";
 
@@ -61,8 +62,8 @@ export interface AeonBaseClient {
 type BindFirst<F> = F extends (client: AeonBaseClient, ...rest: infer P) => infer R ? (...rest: P) => R : never;
 type Bound<M> = { readonly [K in keyof M as M[K] extends (client: AeonBaseClient, ...rest: never[]) => unknown ? K : never]: BindFirst<M[K]> };
 
-/** An Aeon client: the base client plus every read and write action bound to it. */
-export type AeonClient = AeonBaseClient & Bound<typeof reads> & Bound<typeof writes>;
+/** An Aeon client: the base client plus every read, preview and write action bound to it. */
+export type AeonClient = AeonBaseClient & Bound<typeof reads> & Bound<typeof previews> & Bound<typeof writes>;
 
 /** Creates a client. Pass a wallet for writes: a viem `WalletClient` (with an account) or an ethers v6 `Signer`. */
 export function createAeonClient(parameters: CreateAeonClientParameters): AeonClient {
@@ -73,7 +74,7 @@ export function createAeonClient(parameters: CreateAeonClientParameters): AeonCl
     executionGas: parameters.executionGas ?? 1_500_000n,
   };
   const bound: Record<string, unknown> = {};
-  for (const module of [reads, writes] as const) {
+  for (const module of [reads, previews, writes] as const) {
     for (const [name, action] of Object.entries(module)) {
       if (typeof action === "function") {
         bound[name] = (...args: unknown[]) => (action as (client: AeonBaseClient, ...rest: unknown[]) => unknown)(base, ...args);

@@ -11,5 +11,9 @@ export * from "./errors.js";
 export * from "./client.js";
 export * from "./transactions.js";
 export * from "./reads.js";
+// The client's `previewTrade(client, parameters)` (bound as `aeon.previewTrade`) shares its name with
+// the math module's `previewTrade(input)`; the package exports the math one under its name and the
+// client's plain function as `getTradePreview`.
+export { type AeonTradePreview, type PreviewTradeParameters, previewTrade as getTradePreview } from "./previews.js";
 export * from "./writes.js";
 export * from "./watch.js";

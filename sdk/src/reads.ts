@@ -5,7 +5,20 @@
 import { type Address, type ContractFunctionReturnType, maxUint256 } from "viem";
 import { engineAbi, erc20PermitAbi, lensAbi, liquidityPoolAbi, orderBookAbi } from "./abis.js";
 import type { AeonBaseClient } from "./client.js";
-import { WAD, mulDivDown, mulDivUp } from "./math.js";
+import {
+  type LiquidationPriceInput,
+  WAD,
+  abs,
+  accruedOnPosition,
+  liquidationPrice,
+  max,
+  min,
+  movedAgainst,
+  mulDivDown,
+  mulDivFloor,
+  mulDivUp,
+} from "./math.js";
+import type { GlobalConfig } from "./types.js";
 
 /** `AeonLens.MarketView`, as the lens returns it. */
 export type LensMarket = ContractFunctionReturnType<typeof lensAbi, "view", "market">;
@@ -51,6 +64,12 @@ export interface AeonPosition {
   readonly pnl: bigint;
   /** Index of the margin tier fixed when the position opened or last grew. */
   readonly tier: number;
+  /**
+   * The price of this market (a multiple of the 8-decimal feed tick, 1e10) at which the account
+   * is still healthy, one tick past which it is liquidatable, other markets at their latest
+   * prices, valued at the read block's time (`math.liquidationPrice`). Undefined when none.
+   */
+  readonly liquidationPrice: bigint | undefined;
 }
 
 /** A pending order, decoded from its packed storage. */
@@ -176,14 +195,29 @@ export async function getAccount(client: AeonBaseClient, owner: Address, subacco
   const { lens, clearingEngine, usdc } = client.deployment.addresses;
   const read = client.publicClient;
   const blockNumber = options.blockNumber ?? (await read.getBlockNumber());
-  const [raw, markets, global, decimals] = await Promise.all([
+  const [raw, markets, global, decimals, block] = await Promise.all([
     read.readContract({ address: lens, abi: lensAbi, functionName: "accountOf", args: [owner, subaccount], blockNumber }),
     getMarkets(client, { blockNumber }),
     read.readContract({ address: clearingEngine, abi: engineAbi, functionName: "globalConfig", blockNumber }),
     read.readContract({ address: usdc, abi: erc20PermitAbi, functionName: "decimals", blockNumber }),
+    read.getBlock({ blockNumber }),
   ]);
+  // The engine accrues each market from its stored state at the price it values it at: the
+  // liquidation price needs the stored states, not the lens's (accrued at the latest price).
+  const states = await Promise.all(
+    markets.map((m) => read.readContract({ address: clearingEngine, abi: engineAbi, functionName: "marketState", args: [m.marketId], blockNumber })),
+  );
   const [, , minCollateral] = global;
-  const positions = raw.positions.map((p) => toPosition(markets, p));
+  const valuation: Omit<LiquidationPriceInput, "marketId"> = {
+    account: raw.account,
+    positions: raw.positions,
+    markets: markets.map((m, i) => ({ config: m.config, state: states[i] ?? m.state })),
+    globalConfig: toGlobalConfig(global),
+    tiers: markets.map((m) => m.tiers),
+    prices: markets.map((m) => ({ price: m.price, valid: m.status === PriceStatus.Valid })),
+    now: block.timestamp,
+  };
+  const positions = raw.positions.map((p) => toPosition(markets, p, liquidationPrice({ ...valuation, marketId: p.marketId })));
   const { account, health } = raw;
   const withdrawable = withdrawableWad(raw, minCollateral);
   const unit = 10n ** BigInt(18 - decimals);
@@ -201,7 +235,7 @@ export async function getAccount(client: AeonBaseClient, owner: Address, subacco
     pricesValid: health.pricesValid,
     withdrawable,
     withdrawableTokenUnits: withdrawable / unit,
-    healthRatio: health.maintenanceMargin === 0n ? undefined : signedMulDivDown(health.equity, WAD, health.maintenanceMargin),
+    healthRatio: health.maintenanceMargin === 0n ? undefined : mulDivTowardZero(health.equity, WAD, health.maintenanceMargin),
     liquidatable: raw.liquidatable,
     positions,
     pendingOrders: toOrders(raw, markets),
@@ -250,13 +284,13 @@ export async function getKeeperCredits(client: AeonBaseClient, keeper: Address):
   return { native, usd };
 }
 
-function toPosition(markets: readonly AeonMarket[], view: LensAccount["positions"][number]): AeonPosition {
+function toPosition(markets: readonly AeonMarket[], view: LensAccount["positions"][number], liquidationPriceOf: bigint | undefined): AeonPosition {
   const market = markets.find((m) => m.marketId === view.marketId);
   if (market === undefined) throw new Error(`Position in market ${view.marketId}, which the lens did not return`);
-  const { size, cost, fundingSnap, borrowSnap, tier } = view.position;
+  const { size, cost, tier } = view.position;
   const markPrice = market.priceValid ? market.price : movedAgainst(market.price, market.config.gapBuffer, size);
-  const { funding, borrowing } = accruedOnPosition(size, fundingSnap, borrowSnap, market.state.cumFunding, market.state.cumBorrow);
-  const unrealizedPnl = signedMulDivFloor(size, markPrice, WAD) - cost;
+  const { fundingOwed: funding, borrowOwed: borrowing } = accruedOnPosition(view.position, market.state.cumFunding, market.state.cumBorrow);
+  const unrealizedPnl = mulDivFloor(size, markPrice, WAD) - cost;
   return {
     marketId: view.marketId,
     symbol: market.symbol,
@@ -270,6 +304,7 @@ function toPosition(markets: readonly AeonMarket[], view: LensAccount["positions
     accruedBorrowing: borrowing,
     pnl: unrealizedPnl - funding - borrowing,
     tier,
+    liquidationPrice: liquidationPriceOf,
   };
 }
 
@@ -392,42 +427,18 @@ export async function estimateExecutionFee(client: AeonBaseClient, market: numbe
   return ((fee + GWEI - 1n) / GWEI) * GWEI;
 }
 
-// ---------------------------------------------------------------- signed math (engine rounding)
-// The SDK's math module (sdk/src/math.ts) is the single copy of the contract math; these few
-// signed helpers mirror MathLib until it exports them.
+/** `engine.globalConfig()` (a public getter's tuple) as the math module's `GlobalConfig`. */
+export function toGlobalConfig(
+  tuple: readonly [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint],
+): GlobalConfig {
+  const [keeperRewardFloor, keeperRewardCap, minCollateral, keeperRewardShare, maxPnlFactor, lossHaircut, reserveFactor, lpFeeShare, insuranceFeeShare] =
+    tuple;
+  return { keeperRewardFloor, keeperRewardCap, minCollateral, keeperRewardShare, maxPnlFactor, lossHaircut, reserveFactor, lpFeeShare, insuranceFeeShare };
+}
 
-function abs(x: bigint): bigint {
-  return x < 0n ? -x : x;
-}
-function min(a: bigint, b: bigint): bigint {
-  return a < b ? a : b;
-}
-function max(a: bigint, b: bigint): bigint {
-  return a > b ? a : b;
-}
-/** Signed x * y / d toward negative infinity (`MathLib.mulDivFloor`), d > 0, y >= 0. */
-function signedMulDivFloor(x: bigint, y: bigint, d: bigint): bigint {
-  return x >= 0n ? mulDivDown(x, y, d) : -mulDivUp(-x, y, d);
-}
-/** Signed x * y / d toward positive infinity (`MathLib.mulDivCeil`), d > 0, y >= 0. */
-function signedMulDivCeil(x: bigint, y: bigint, d: bigint): bigint {
-  return x >= 0n ? mulDivUp(x, y, d) : -mulDivDown(-x, y, d);
-}
-function signedMulDivDown(x: bigint, y: bigint, d: bigint): bigint {
+/** x * y / d rounded toward zero (a display ratio, not engine math). */
+function mulDivTowardZero(x: bigint, y: bigint, d: bigint): bigint {
   return x >= 0n ? mulDivDown(x, y, d) : -mulDivDown(-x, y, d);
-}
-
-/** `EngineBase._accruedOnPosition`: funding (signed) and borrowing owed, rounded against the position. */
-function accruedOnPosition(size: bigint, fundingSnap: bigint, borrowSnap: bigint, cumFunding: bigint, cumBorrow: bigint) {
-  if (size === 0n) return { funding: 0n, borrowing: 0n };
-  const funding =
-    cumFunding >= fundingSnap ? signedMulDivCeil(size, cumFunding - fundingSnap, WAD) : -signedMulDivFloor(size, fundingSnap - cumFunding, WAD);
-  return { funding, borrowing: mulDivUp(abs(size), cumBorrow - borrowSnap, WAD) };
-}
-
-/** `EngineBase._movedAgainst`: the last valid price moved against the holder by the gap buffer. */
-function movedAgainst(price: bigint, gapBuffer: bigint, size: bigint): bigint {
-  return size > 0n ? mulDivDown(price, WAD - gapBuffer, WAD) : mulDivUp(price, WAD + gapBuffer, WAD);
 }
 
 /** `type(uint256).max`: no acceptable-price bound. */
