@@ -10,6 +10,7 @@ import {
   WAD,
   abs,
   accruedOnPosition,
+  fundingRate,
   liquidationPrice,
   max,
   min,
@@ -38,6 +39,12 @@ export interface AeonMarket extends LensMarket {
   readonly skew: bigint;
   /** The feed's latest round is valid and the market is open. */
   readonly priceValid: boolean;
+  /** Premium K / S (WAD, rounded toward minus infinity), as the funding rate uses it. */
+  readonly premium: bigint;
+  /** The perpetual's mark price, index * (1 + K / S) (SPEC section 4), rounded toward minus infinity. */
+  readonly markPrice: bigint;
+  /** Seconds until `settleFunding` can be called for the current interval (0 when it is due). */
+  readonly secondsToNextSettlement: bigint;
 }
 
 /** A position with its derived figures (USD in WAD). */
@@ -144,24 +151,33 @@ export interface ReadOptions {
 
 /** Every listed market, accrued to now. */
 export async function getMarkets(client: AeonBaseClient, options: ReadOptions = {}): Promise<AeonMarket[]> {
-  const views = await client.publicClient.readContract({
-    address: client.deployment.addresses.lens,
-    abi: lensAbi,
-    functionName: "markets",
-    blockNumber: options.blockNumber,
-  });
-  return views.map((view) => toMarket(client, view));
+  const blockNumber = options.blockNumber ?? (await client.publicClient.getBlockNumber());
+  const [views, block] = await Promise.all([
+    client.publicClient.readContract({
+      address: client.deployment.addresses.lens,
+      abi: lensAbi,
+      functionName: "markets",
+      blockNumber,
+    }),
+    client.publicClient.getBlock({ blockNumber }),
+  ]);
+  return views.map((view) => toMarket(client, view, block.timestamp));
 }
 
 /** One market, by id or deployment symbol ("ETH"). */
-export async function getMarket(client: AeonBaseClient, market: number | string): Promise<AeonMarket> {
-  const view = await client.publicClient.readContract({
-    address: client.deployment.addresses.lens,
-    abi: lensAbi,
-    functionName: "market",
-    args: [resolveMarketId(client, market)],
-  });
-  return toMarket(client, view);
+export async function getMarket(client: AeonBaseClient, market: number | string, options: ReadOptions = {}): Promise<AeonMarket> {
+  const blockNumber = options.blockNumber ?? (await client.publicClient.getBlockNumber());
+  const [view, block] = await Promise.all([
+    client.publicClient.readContract({
+      address: client.deployment.addresses.lens,
+      abi: lensAbi,
+      functionName: "market",
+      args: [resolveMarketId(client, market)],
+      blockNumber,
+    }),
+    client.publicClient.getBlock({ blockNumber }),
+  ]);
+  return toMarket(client, view, block.timestamp);
 }
 
 /** A market id from an id or a deployment symbol. */
@@ -172,12 +188,17 @@ export function resolveMarketId(client: AeonBaseClient, market: number | string)
   return id;
 }
 
-function toMarket(client: AeonBaseClient, view: LensMarket): AeonMarket {
+function toMarket(client: AeonBaseClient, view: LensMarket, now: bigint): AeonMarket {
+  const skew = view.state.longSize - view.state.shortSize;
+  const { premium } = fundingRate(skew, view.config);
   return {
     ...view,
     symbol: symbolOf(client, view.marketId),
-    skew: view.state.longSize - view.state.shortSize,
+    skew,
     priceValid: view.status === PriceStatus.Valid && !view.config.closed,
+    premium,
+    markPrice: mulDivFloor(view.price, WAD + premium, WAD),
+    secondsToNextSettlement: max(view.nextFundingSettlement - now, 0n),
   };
 }
 

@@ -231,6 +231,13 @@ function roundTrip(label: string, setup: () => Promise<{ world: World; trader: A
       assert.equal(market.price, 3300n * WAD);
       assert.equal(market.skew, market.state.longSize - market.state.shortSize);
       assert.ok(market.skew >= SIZE);
+      // Mark price = index * (1 + K / S); the interval has just been settled, so 8 hours remain.
+      assert.equal(market.premium, (market.skew * WAD) / market.config.skewScale);
+      assert.equal(market.markPrice, (market.price * (WAD + market.premium)) / WAD);
+      assert.ok(market.markPrice > market.price, "a long skew puts the mark above the index");
+      const now = (await trader.publicClient.getBlock()).timestamp;
+      assert.equal(market.secondsToNextSettlement, market.nextFundingSettlement - now);
+      assert.ok(market.secondsToNextSettlement > 0n && market.secondsToNextSettlement <= 8n * 3600n);
       await assert.rejects(keeper.settleFunding("ETH"), (e: unknown) => e instanceof AeonError && e.is("FundingNotDue"));
     });
 
