@@ -3,8 +3,10 @@
  *
  * Library: `deployAeon(viem, options)` (used by the tests).
  * CLI:     `npx hardhat run scripts/deploy.ts --network <name>` writes `deployments/<name>.json`.
- *          On a local chain (chain id 31337) it deploys mock USDC and mock feeds; elsewhere it
- *          reads AEON_USDC and AEON_FEED_<SYMBOL> (e.g. AEON_FEED_ETH) from the environment.
+ *          On a local chain (chain id 31337) it deploys mock USDC and mock feeds; on Arbitrum One
+ *          and Base it uses the presets of `scripts/networks.ts` (real USDC, Chainlink feeds and
+ *          sequencer feed, parameters fitted to the feeds); AEON_USDC, AEON_FEED_<SYMBOL> and
+ *          AEON_SEQUENCER_FEED override them, and other networks must set them.
  *
  * Order (the Solidity fixture's): vault, Governance, Liquidator and PoolValuation modules,
  * clearing engine, vault operator role for the engine, global config, order book, liquidity pool
@@ -31,6 +33,7 @@ import {
   defaultParameters,
   toJsonValue,
 } from "./parameters.js";
+import { parametersFor, presetFor } from "./networks.js";
 
 /** Token decimals are scaled to WAD once on entry (SPEC section 1). */
 const USDC_DECIMALS = 6;
@@ -39,6 +42,8 @@ const USDC_DECIMALS = 6;
 export interface ExternalDependencies {
   readonly usdc: Address;
   readonly feeds: Readonly<Record<MarketSymbol, Address>>;
+  /** The L2 sequencer-uptime feed and its grace period (seconds); omit on an L1. */
+  readonly sequencer?: { readonly feed: Address; readonly gracePeriod: number };
 }
 
 export interface DeployAeonOptions {
@@ -166,6 +171,10 @@ export async function deployAeon(viem: HardhatViemHelpers, options: DeployAeonOp
   const operatorRole = await vault.read.OPERATOR_ROLE();
   await confirm("vault.grantRole(OPERATOR, engine)", await vault.write.grantRole([operatorRole, engine.address]));
   await confirm("setGlobalConfig", await governance.write.setGlobalConfig([parameters.global]));
+  const sequencer = options.external?.sequencer;
+  if (sequencer !== undefined) {
+    await confirm("setSequencer", await governance.write.setSequencer([sequencer.feed, sequencer.gracePeriod]));
+  }
 
   const orderBook = await deploy("OrderBook", [engine.address, parameters.orderConfig]);
   const pool = await deploy("LiquidityPool", [engine.address, vault.address, parameters.poolConfig]);
@@ -296,15 +305,32 @@ export function deploymentRecord(networkName: string, deployment: AeonDeployment
 
 const LOCAL_CHAIN_ID = 31337;
 
-function externalFromEnv(): ExternalDependencies {
-  const read = (name: string): Address => {
-    const value = process.env[name];
+/**
+ * A real network's token, feeds and sequencer: the preset of `scripts/networks.ts` for its name,
+ * each address overridable with AEON_USDC, AEON_FEED_<SYMBOL> and AEON_SEQUENCER_FEED; networks
+ * without a preset must set them all.
+ */
+function externalFor(networkName: string): { external: ExternalDependencies; parameters: AeonParameters } {
+  const preset = presetFor(networkName);
+  const read = (name: string, fallback: Address | undefined): Address => {
+    const value = process.env[name] ?? fallback;
     if (value === undefined || !/^0x[0-9a-fA-F]{40}$/.test(value)) {
-      throw new Error(`deploy: set ${name} to an address (non-local networks use the real USDC and Chainlink feeds)`);
+      throw new Error(`deploy: set ${name} to an address (${networkName} has no preset in scripts/networks.ts)`);
     }
     return value as Address;
   };
-  return { usdc: read("AEON_USDC"), feeds: { ETH: read("AEON_FEED_ETH"), BTC: read("AEON_FEED_BTC") } };
+  const sequencerFeed = process.env.AEON_SEQUENCER_FEED ?? preset?.sequencerUptimeFeed;
+  return {
+    external: {
+      usdc: read("AEON_USDC", preset?.usdc),
+      feeds: { ETH: read("AEON_FEED_ETH", preset?.feeds.ETH.address), BTC: read("AEON_FEED_BTC", preset?.feeds.BTC.address) },
+      sequencer:
+        sequencerFeed === undefined
+          ? undefined
+          : { feed: read("AEON_SEQUENCER_FEED", preset?.sequencerUptimeFeed), gracePeriod: preset?.sequencerGracePeriod ?? 3600 },
+    },
+    parameters: preset === undefined ? defaultParameters : parametersFor(preset),
+  };
 }
 
 async function main(): Promise<void> {
@@ -312,7 +338,7 @@ async function main(): Promise<void> {
   const connection = await network.create();
   const publicClient: PublicClient = await connection.viem.getPublicClient();
   const local = (await publicClient.getChainId()) === LOCAL_CHAIN_ID;
-  const deployment = await deployAeon(connection.viem, local ? {} : { external: externalFromEnv() });
+  const deployment = await deployAeon(connection.viem, local ? {} : externalFor(connection.networkName));
   const file = path.join("deployments", `${connection.networkName}.json`);
   await mkdir(path.dirname(file), { recursive: true });
   await writeFile(file, `${JSON.stringify(deploymentRecord(connection.networkName, deployment), null, 2)}\n`);
