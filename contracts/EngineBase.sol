@@ -583,8 +583,8 @@ abstract contract EngineBase is AccessControl, ReentrancyGuard {
                 } else {
                     (uint256 latest, ChainlinkLib.Status status) = _latestPrice(config, state);
                     _accrueInMemory(config, state, latest);
-                    bool valid = status == ChainlinkLib.Status.Valid && !config.closed;
-                    price = valid ? latest : _movedAgainst(latest, config.gapBuffer, pos.size);
+                    bool valid;
+                    (price, valid) = _valuationPrice(config, latest, status, pos.size);
                     if (!valid) h.pricesValid = false;
                 }
                 (int256 fundingOwed, uint256 borrowOwed) =
@@ -618,6 +618,17 @@ abstract contract EngineBase is AccessControl, ReentrancyGuard {
     function _isLiquidatable(Account storage account, Health memory h) internal view returns (bool) {
         if (account.owner == address(0)) return false;
         return h.equity < h.maintenanceMargin.toInt();
+    }
+
+    /// @dev The price a position is valued (and liquidated) at: the latest when valid and the
+    /// market open, else the last valid one moved against the position by gapBuffer.
+    function _valuationPrice(MarketConfig storage config, uint256 latest, ChainlinkLib.Status status, int256 size)
+        internal
+        view
+        returns (uint256 price, bool valid)
+    {
+        valid = status == ChainlinkLib.Status.Valid && !config.closed;
+        price = valid ? latest : _movedAgainst(latest, config.gapBuffer, size);
     }
 
     function _movedAgainst(uint256 price, uint256 gapBuffer, int256 size) internal pure returns (uint256) {

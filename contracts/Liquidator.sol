@@ -39,14 +39,8 @@ contract Liquidator is EngineBase {
             try this.liquidateFor(accountIds[i], msg.sender) {
                 ++liquidated;
             } catch (bytes memory reason) {
-                // An out-of-gas (empty reason) or a feed read refused for lack of gas is the caller's
-                // gas limit, not the account: revert, or a gas estimate would settle on a batch that
-                // liquidates nobody.
-                if (reason.length < 4 || bytes4(reason) == ChainlinkLib.InsufficientGasForFeedCall.selector) {
-                    assembly {
-                        revert(add(reason, 32), mload(reason))
-                    }
-                }
+                // Never let the caller's gas limit make a batch liquidate nobody.
+                ChainlinkLib.rethrowIfGasStarved(reason);
             }
         }
     }
@@ -122,8 +116,7 @@ contract Liquidator is EngineBase {
         MarketState memory state = _marketStates[marketId];
         int256 size = _positions[accountId][marketId].size;
         (uint256 latest, ChainlinkLib.Status status) = _latestPrice(config, state);
-        bool valid = status == ChainlinkLib.Status.Valid && !config.closed;
-        uint256 price = valid ? latest : _movedAgainst(latest, config.gapBuffer, size);
+        (uint256 price, bool valid) = _valuationPrice(config, latest, status, size);
         _trade(
             Trade({
                 accountId: accountId,

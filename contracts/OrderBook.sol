@@ -493,14 +493,8 @@ contract OrderBook is IOrderBook, ReentrancyGuard {
         try engine.fill(request) returns (EngineBase.FillResult memory result) {
             emit OrderExecuted(key, o.accountId, msg.sender, roundId, price, result.fillPrice, result.feeUsd);
         } catch (bytes memory reason) {
-            // An empty reason is an out-of-gas or a failure outside the rules, and a starved feed read
-            // means the executor sent too little gas: never turn either into a cancel, or anyone (the
-            // owner included) could back out of a binding order without penalty by choosing the gas.
-            if (reason.length < 4 || bytes4(reason) == ChainlinkLib.InsufficientGasForFeedCall.selector) {
-                assembly {
-                    revert(add(reason, 32), mload(reason))
-                }
-            }
+            // Never let the executor's gas limit turn a binding order into a cancel.
+            ChainlinkLib.rethrowIfGasStarved(reason);
             bytes4 selector = bytes4(reason);
             bool traderCaused = selector == EngineBase.AcceptablePriceExceeded.selector
                 || selector == EngineBase.ReduceOnlyViolated.selector || selector == EngineBase.InsufficientMargin.selector

@@ -170,6 +170,18 @@ library ChainlinkLib {
         return uint256(answer) * unit;
     }
 
+    /// @dev Re-raises a caught failure that comes from the caller's gas limit, not from the rules:
+    /// an out-of-gas (empty reason) or a feed read refused for lack of gas. A try/catch that turns
+    /// failures into outcomes (a cancel, a skipped liquidation) must call this first, or whoever
+    /// picks the gas limit picks the outcome.
+    function rethrowIfGasStarved(bytes memory reason) internal pure {
+        if (reason.length < 4 || bytes4(reason) == InsufficientGasForFeedCall.selector) {
+            assembly ("memory-safe") {
+                revert(add(reason, 32), mload(reason))
+            }
+        }
+    }
+
     /// @dev Chainlink round ids are (phaseId << 64) | aggregatorRoundId.
     function splitRoundId(uint80 roundId) internal pure returns (uint256 phase, uint256 number) {
         return (roundId >> 64, uint64(roundId));
