@@ -221,6 +221,23 @@ describe("keepers", () => {
     assert.equal(keeper.stats().transactions, 4, "an idle pass sends nothing");
   });
 
+  it("proves a fill round across a Chainlink phase change", async () => {
+    const [alice] = await traders(chain, 1);
+    assert.ok(alice !== undefined && chain.d.mocks !== undefined);
+    const keeper = keeperOn(chain, await fundedKeeperAccount(chain), { jobs: ["orders"] });
+    await alice.aeon.deposit({ amount: 50_000n * USDC, authorization: "approve" });
+    const order = await alice.aeon.createOrder({ market: "ETH", sizeDelta: WAD, acceptablePrice: NO_PRICE_BOUND });
+    const [lastOfPhase1] = await chain.d.mocks.feeds.ETH.read.latestRoundData();
+    await chain.d.mocks.feeds.ETH.write.startNewPhase();
+    const fillRound = await postPrices(chain, 3005n, { advance: 5n });
+    assert.equal(fillRound >> 64n, 2n, "the fill round is the new phase's first");
+    await keeper.tick();
+    const executed = (await eventsOf(chain)).find((e) => e.eventName === "OrderExecuted");
+    assert.ok(executed?.eventName === "OrderExecuted" && executed.args.orderKey === order.orderKey);
+    assert.equal(executed.args.fillRoundId, fillRound);
+    assert.equal(lastOfPhase1 >> 64n, 1n);
+  });
+
   it("settles funding once per interval in every market", async () => {
     const keeper = keeperOn(chain, await fundedKeeperAccount(chain), { jobs: ["funding"] });
     const config = await chain.d.contracts.engine.read.marketConfig([0]);
