@@ -468,34 +468,18 @@ export const NO_PRICE_BOUND = maxUint256;
 
 // ---------------------------------------------------------------- oracle rounds
 
+const roundOutputs = [
+  { name: "roundId", type: "uint80" },
+  { name: "answer", type: "int256" },
+  { name: "startedAt", type: "uint256" },
+  { name: "updatedAt", type: "uint256" },
+  { name: "answeredInRound", type: "uint80" },
+] as const;
+
 /** The part of Chainlink's `AggregatorV3Interface` that proofs of a fill round read. */
 export const aggregatorV3Abi = [
-  {
-    type: "function",
-    name: "getRoundData",
-    stateMutability: "view",
-    inputs: [{ name: "roundId", type: "uint80" }],
-    outputs: [
-      { name: "roundId", type: "uint80" },
-      { name: "answer", type: "int256" },
-      { name: "startedAt", type: "uint256" },
-      { name: "updatedAt", type: "uint256" },
-      { name: "answeredInRound", type: "uint80" },
-    ],
-  },
-  {
-    type: "function",
-    name: "latestRoundData",
-    stateMutability: "view",
-    inputs: [],
-    outputs: [
-      { name: "roundId", type: "uint80" },
-      { name: "answer", type: "int256" },
-      { name: "startedAt", type: "uint256" },
-      { name: "updatedAt", type: "uint256" },
-      { name: "answeredInRound", type: "uint80" },
-    ],
-  },
+  { type: "function", name: "getRoundData", stateMutability: "view", inputs: [{ name: "roundId", type: "uint80" }], outputs: roundOutputs },
+  { type: "function", name: "latestRoundData", stateMutability: "view", inputs: [], outputs: roundOutputs },
 ] as const;
 
 /** One Chainlink round as a feed reports it (answer in the feed's decimals). */
