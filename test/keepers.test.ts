@@ -325,6 +325,29 @@ describe("keepers", () => {
     assert.ok(second.stats().ordersExecuted === 4 && second.stats().liquidations >= 4);
   });
 
+  it("does not resume a checkpoint from another chain (a reset local node with the same addresses)", async () => {
+    const file = path.join(dir, "reset.json");
+    const account = await fundedKeeperAccount(chain);
+    const [alice] = await traders(chain, 1);
+    assert.ok(alice !== undefined);
+    await alice.aeon.deposit({ amount: 2_000n * USDC, authorization: "approve" });
+    await keeperOn(chain, account, { checkpointFile: file }).tick();
+    const saved = JSON.parse(await readFile(file, "utf8")) as { lastProcessedBlock: { $bigint: string } };
+    assert.ok(BigInt(saved.lastProcessedBlock.$bigint) > chain.deployment.deploymentBlock);
+
+    const fresh = await newChain();
+    try {
+      assert.equal(fresh.deployment.addresses.clearingEngine, chain.deployment.addresses.clearingEngine, "deterministic addresses");
+      const keeper = keeperOn(fresh, await fundedKeeperAccount(fresh), { checkpointFile: file });
+      await keeper.tick();
+      const firstScan = fresh.requests.find((r) => r.method === "eth_getLogs");
+      assert.equal(firstScan?.fromBlock, fresh.deployment.deploymentBlock, "rescanned from the deployment block");
+      assert.equal(keeper.stats().trackedAccounts, 0, "nothing from the other chain");
+    } finally {
+      await fresh.connection.close();
+    }
+  });
+
   it("completes every job through a transport that fails 20% of calls", async () => {
     const people = await traders(chain, 6);
     const lp = people[5];

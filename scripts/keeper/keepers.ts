@@ -19,6 +19,7 @@ import {
   type Address,
   type ContractFunctionName,
   type ContractFunctionReturnType,
+  type Hex,
   type LocalAccount,
   type PublicClient,
   type Transport,
@@ -143,6 +144,8 @@ interface CheckpointV1 {
   readonly chainId: number;
   readonly engine: Address;
   readonly lastProcessedBlock: bigint;
+  /** That block's hash: a checkpoint from a chain that was reset or reorganized is not resumed. */
+  readonly lastProcessedBlockHash: Hex;
   readonly accounts: readonly (readonly [number, TrackedAccount])[];
   /** Accounts whose events were processed but whose state was not re-read yet. */
   readonly dirtyAccounts: readonly number[];
@@ -273,7 +276,7 @@ class AeonKeeper implements Keeper {
         await this.tick();
         await sleep(this.#options.pollIntervalMs ?? 1_000, this.#stopping.signal);
       }
-      await this.#saveCheckpoint();
+      await this.#saveCheckpoint().catch((error: unknown) => this.#log.warn("checkpoint not saved", { error: errorMessage(error) }));
       this.#log.info("keeper stopped", { ...this.stats() });
     })();
     return this.#running;
@@ -338,7 +341,7 @@ class AeonKeeper implements Keeper {
 
   #apply(event: AeonEvent): void {
     const args = event.args as Record<string, unknown>;
-    if (typeof args["accountId"] === "number") this.#dirtyAccounts.add(args["accountId"]);
+    if (typeof args["accountId"] === "number" && this.#jobs.has("liquidations")) this.#dirtyAccounts.add(args["accountId"]);
     if (event.eventName === "OrderCreated" && (event.args.orderKey & QUEUED_FLAG) === 0n) {
       this.#conditionals.set(event.args.orderKey, {
         key: event.args.orderKey,
@@ -680,6 +683,14 @@ class AeonKeeper implements Keeper {
       this.#log.warn("checkpoint is for another deployment: ignored", { file });
       return;
     }
+    const block = await this.#publicClient.getBlock({ blockNumber: saved.lastProcessedBlock }).catch(() => undefined);
+    if (block?.hash !== saved.lastProcessedBlockHash) {
+      this.#log.warn("checkpoint does not match this chain (reset or reorganized): rescanning from the deployment block", {
+        file,
+        block: saved.lastProcessedBlock,
+      });
+      return;
+    }
     this.#lastProcessedBlock = saved.lastProcessedBlock;
     for (const [accountId, tracked] of saved.accounts) this.#accounts.set(accountId, tracked);
     for (const accountId of saved.dirtyAccounts) this.#dirtyAccounts.add(accountId);
@@ -689,12 +700,15 @@ class AeonKeeper implements Keeper {
 
   async #saveCheckpoint(): Promise<void> {
     const file = this.#options.checkpointFile;
-    if (file === undefined || !this.#loaded) return;
+    if (file === undefined || !this.#loaded || this.#lastProcessedBlock < 0n) return;
+    const block = await this.#publicClient.getBlock({ blockNumber: this.#lastProcessedBlock });
+    if (block.hash === null) return;
     const checkpoint: CheckpointV1 = {
       version: 1,
       chainId: this.#options.deployment.chainId,
       engine: this.#options.deployment.addresses.clearingEngine,
       lastProcessedBlock: this.#lastProcessedBlock,
+      lastProcessedBlockHash: block.hash,
       accounts: [...this.#accounts],
       dirtyAccounts: [...this.#dirtyAccounts],
       conditionalOrders: [...this.#conditionals.values()],
