@@ -1,0 +1,250 @@
+/**
+ * What the local exchange reports, read from the chain and independent of the keepers' own
+ * statistics: activity counted from the protocol's events, the liquidation watch behind
+ * `missedLiquidations`, and the final summary.
+ */
+import { type Address, type PublicClient, parseEventLogs } from "viem";
+import { type AeonEvent, type AeonPool, aeonEventAbi, engineAbi } from "../../sdk/src/index.js";
+
+const WAD_NUMBER = 1e18;
+
+/** WAD to a decimal number (display and summary: USD amounts keep 18 decimals' worth of sense in a double). */
+export function wadToNumber(value: bigint): number {
+  // Split to keep precision above 2^53 wei.
+  const whole = value / 10n ** 18n;
+  const fraction = value % 10n ** 18n;
+  return Number(whole) + Number(fraction) / WAD_NUMBER;
+}
+
+// ---------------------------------------------------------------- events
+
+/** Activity counted from events since the exchange started. */
+export interface ActivityCounts {
+  ordersCreated: number;
+  ordersExecuted: number;
+  ordersCancelled: number;
+  ordersTriggered: number;
+  fundingSettlements: number;
+  liquidations: number;
+  /** Sum of `BadDebt.shortfall` (WAD USD). */
+  badDebt: bigint;
+  epochsSettled: number;
+}
+
+export interface EventCounter {
+  readonly counts: ActivityCounts;
+  /** Reads the logs mined since the last poll (through `toBlock`, default the latest) and counts them; returns the new events. */
+  poll(toBlock?: bigint): Promise<readonly AeonEvent[]>;
+}
+
+/** Counts the engine's, order book's and pool's events from `fromBlock` on. */
+export function createEventCounter(publicClient: PublicClient, contracts: readonly Address[], fromBlock: bigint): EventCounter {
+  const counts: ActivityCounts = {
+    ordersCreated: 0,
+    ordersExecuted: 0,
+    ordersCancelled: 0,
+    ordersTriggered: 0,
+    fundingSettlements: 0,
+    liquidations: 0,
+    badDebt: 0n,
+    epochsSettled: 0,
+  };
+  let next = fromBlock;
+  // Polls do not overlap: a slow one would otherwise count a range twice.
+  let running: Promise<readonly AeonEvent[]> = Promise.resolve([]);
+
+  async function pollOnce(toBlock: bigint | undefined): Promise<readonly AeonEvent[]> {
+    const latest = toBlock ?? (await publicClient.getBlockNumber());
+    if (latest < next) return [];
+    const logs = await publicClient.getLogs({ address: [...contracts], fromBlock: next, toBlock: latest });
+    next = latest + 1n;
+    const events = parseEventLogs({ abi: aeonEventAbi, logs, strict: true }) as AeonEvent[];
+    for (const event of events) count(event);
+    return events;
+  }
+
+  function count(event: AeonEvent): void {
+    switch (event.eventName) {
+      case "OrderCreated":
+        counts.ordersCreated++;
+        break;
+      case "OrderExecuted":
+        counts.ordersExecuted++;
+        break;
+      case "OrderCancelled":
+        counts.ordersCancelled++;
+        break;
+      case "OrderTriggered":
+        counts.ordersTriggered++;
+        break;
+      case "FundingSettled":
+        counts.fundingSettlements++;
+        break;
+      case "Liquidated":
+        counts.liquidations++;
+        break;
+      case "BadDebt":
+        counts.badDebt += event.args.shortfall;
+        break;
+      case "EpochSettled":
+        counts.epochsSettled++;
+        break;
+      default:
+        break;
+    }
+  }
+
+  return {
+    counts,
+    poll(toBlock) {
+      running = running.then(
+        () => pollOnce(toBlock),
+        () => pollOnce(toBlock),
+      );
+      return running;
+    },
+  };
+}
+
+// ---------------------------------------------------------------- liquidation watch
+
+/**
+ * After each price update, reads every watched account's liquidatable flag at that update's
+ * block. An account that is still liquidatable at `missedAfter` consecutive checks (by default
+ * 3: when it became so and after two more price updates) counts once as a missed liquidation;
+ * its streak ends when it is healthy (or liquidated) again.
+ */
+export interface LiquidationWatch {
+  /** Accounts liquidatable at the last check. */
+  readonly liquidatableNow: number;
+  /** Streaks of more than two price updates. */
+  readonly missed: number;
+  /** Accounts of the missed streaks, for the log. */
+  readonly missedAccounts: ReadonlySet<number>;
+  check(accountIds: readonly number[], blockNumber: bigint): Promise<{ newlyMissed: readonly number[] }>;
+}
+
+export function createLiquidationWatch(publicClient: PublicClient, engine: Address, missedAfter = 3): LiquidationWatch {
+  const streaks = new Map<number, number>();
+  const missedAccounts = new Set<number>();
+  let missed = 0;
+  let liquidatableNow = 0;
+  return {
+    get liquidatableNow() {
+      return liquidatableNow;
+    },
+    get missed() {
+      return missed;
+    },
+    missedAccounts,
+    async check(accountIds, blockNumber) {
+      const flags = await Promise.all(
+        accountIds.map(async (accountId) => {
+          const [, liquidatable] = await publicClient.readContract({
+            address: engine,
+            abi: engineAbi,
+            functionName: "accountHealth",
+            args: [accountId],
+            blockNumber,
+          });
+          return liquidatable;
+        }),
+      );
+      const newlyMissed: number[] = [];
+      liquidatableNow = 0;
+      accountIds.forEach((accountId, i) => {
+        if (!flags[i]) {
+          streaks.delete(accountId);
+          return;
+        }
+        liquidatableNow++;
+        const streak = (streaks.get(accountId) ?? 0) + 1;
+        streaks.set(accountId, streak);
+        if (streak === missedAfter) {
+          missed++;
+          missedAccounts.add(accountId);
+          newlyMissed.push(accountId);
+        }
+      });
+      return { newlyMissed };
+    },
+  };
+}
+
+// ---------------------------------------------------------------- summary
+
+/** The `--json` summary. USD amounts are decimal numbers. */
+export interface ExchangeSummary {
+  readonly ordersExecuted: number;
+  readonly fundingSettlements: number;
+  readonly liquidations: number;
+  readonly badDebtUsd: number;
+  readonly poolValueUsd: number;
+  readonly insuranceFundUsd: number;
+  readonly missedLiquidations: number;
+  readonly ordersCreated: number;
+  readonly ordersCancelled: number;
+  readonly ordersTriggered: number;
+  readonly epochsSettled: number;
+  readonly sharePriceUsd: number;
+  readonly priceUpdates: number;
+  readonly simulatedHours: number;
+  readonly realSeconds: number;
+  readonly scenario: string;
+  readonly seed: number;
+  readonly speed: number;
+  readonly keepers: boolean;
+  readonly traderActions: number;
+  readonly refusals: Readonly<Record<string, number>>;
+  readonly finalPrices: Readonly<Record<string, number>>;
+}
+
+export interface SummaryInput {
+  readonly counts: ActivityCounts;
+  readonly pool: AeonPool;
+  readonly missedLiquidations: number;
+  readonly priceUpdates: number;
+  readonly simulatedSeconds: number;
+  readonly realSeconds: number;
+  readonly scenario: string;
+  readonly seed: number;
+  readonly speed: number;
+  readonly keepers: boolean;
+  readonly traderActions: number;
+  readonly refusals: ReadonlyMap<string, number>;
+  readonly finalPrices: Readonly<Record<string, number>>;
+}
+
+export function buildSummary(input: SummaryInput): ExchangeSummary {
+  const { counts, pool } = input;
+  return {
+    ordersExecuted: counts.ordersExecuted,
+    fundingSettlements: counts.fundingSettlements,
+    liquidations: counts.liquidations,
+    badDebtUsd: wadToNumber(counts.badDebt),
+    // The pool's net value: cash and receivables less what it owes traders (their PnL).
+    poolValueUsd: wadToNumber(pool.baseValue - pool.tradersPnl),
+    insuranceFundUsd: wadToNumber(pool.insuranceFund),
+    missedLiquidations: input.missedLiquidations,
+    ordersCreated: counts.ordersCreated,
+    ordersCancelled: counts.ordersCancelled,
+    ordersTriggered: counts.ordersTriggered,
+    epochsSettled: counts.epochsSettled,
+    sharePriceUsd: Number(pool.sharePrice) / 1e6,
+    priceUpdates: input.priceUpdates,
+    simulatedHours: round(input.simulatedSeconds / 3600, 2),
+    realSeconds: round(input.realSeconds, 1),
+    scenario: input.scenario,
+    seed: input.seed,
+    speed: input.speed,
+    keepers: input.keepers,
+    traderActions: input.traderActions,
+    refusals: Object.fromEntries(input.refusals),
+    finalPrices: input.finalPrices,
+  };
+}
+
+function round(value: number, digits: number): number {
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale;
+}
