@@ -10,6 +10,7 @@
  * Run `npm start -- --help` for the options.
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { network } from "hardhat";
@@ -143,6 +144,14 @@ function positive(name: string, text: string): number {
   return value;
 }
 
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once("error", () => resolve(false));
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
+  });
+}
+
 // ---------------------------------------------------------------- accounts
 
 /** Hardhat's development accounts: funded with native ETH by the node, printed for wallets. */
@@ -225,6 +234,11 @@ async function main(): Promise<number> {
   const stepSeconds = updateStepSeconds(opts.speed, parameters);
 
   // The node, and everything else through its HTTP endpoint, exactly as a wallet sees it.
+  // Hardhat's server crashes the process on a taken port (an unhandled 'error' event): ask first.
+  if (opts.port !== 0 && !(await portIsFree(opts.port))) {
+    console.error(`Port ${opts.port} is in use (another node or exchange?): stop it or pass --port <n>.`);
+    return 2;
+  }
   const server = await network.createServer("hardhat", "127.0.0.1", opts.port);
   const listening = await server.listen();
   const url = `http://127.0.0.1:${listening.port}`;

@@ -124,17 +124,49 @@ export interface LiquidationWatch {
   check(accountIds: readonly number[], blockNumber: bigint): Promise<{ newlyMissed: readonly number[] }>;
 }
 
-export function createLiquidationWatch(publicClient: PublicClient, engine: Address, missedAfter = 3): LiquidationWatch {
+/**
+ * The streak bookkeeping of the watch, apart from the chain: `observe` takes one check's flags and
+ * returns the accounts whose streak just reached `missedAfter`.
+ */
+export function createStreakCounter(missedAfter: number): {
+  readonly missed: () => number;
+  observe(flags: ReadonlyMap<number, boolean>): number[];
+} {
   const streaks = new Map<number, number>();
-  const missedAccounts = new Set<number>();
   let missed = 0;
+  return {
+    missed: () => missed,
+    observe(flags) {
+      const newlyMissed: number[] = [];
+      for (const [accountId, liquidatable] of flags) {
+        if (!liquidatable) {
+          streaks.delete(accountId);
+          continue;
+        }
+        const streak = (streaks.get(accountId) ?? 0) + 1;
+        streaks.set(accountId, streak);
+        if (streak === missedAfter) {
+          missed++;
+          newlyMissed.push(accountId);
+        }
+      }
+      // An account missing from a check (not watched any more) ends its streak.
+      for (const accountId of streaks.keys()) if (!flags.has(accountId)) streaks.delete(accountId);
+      return newlyMissed;
+    },
+  };
+}
+
+export function createLiquidationWatch(publicClient: PublicClient, engine: Address, missedAfter = 3): LiquidationWatch {
+  const streaks = createStreakCounter(missedAfter);
+  const missedAccounts = new Set<number>();
   let liquidatableNow = 0;
   return {
     get liquidatableNow() {
       return liquidatableNow;
     },
     get missed() {
-      return missed;
+      return streaks.missed();
     },
     missedAccounts,
     async check(accountIds, blockNumber) {
@@ -147,25 +179,12 @@ export function createLiquidationWatch(publicClient: PublicClient, engine: Addre
             args: [accountId],
             blockNumber,
           });
-          return liquidatable;
+          return [accountId, liquidatable] as const;
         }),
       );
-      const newlyMissed: number[] = [];
-      liquidatableNow = 0;
-      accountIds.forEach((accountId, i) => {
-        if (!flags[i]) {
-          streaks.delete(accountId);
-          return;
-        }
-        liquidatableNow++;
-        const streak = (streaks.get(accountId) ?? 0) + 1;
-        streaks.set(accountId, streak);
-        if (streak === missedAfter) {
-          missed++;
-          missedAccounts.add(accountId);
-          newlyMissed.push(accountId);
-        }
-      });
+      liquidatableNow = flags.filter(([, liquidatable]) => liquidatable).length;
+      const newlyMissed = streaks.observe(new Map(flags));
+      for (const accountId of newlyMissed) missedAccounts.add(accountId);
       return { newlyMissed };
     },
   };
