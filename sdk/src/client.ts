@@ -49,6 +49,8 @@ export interface CreateAeonClientParameters {
    * (`gasPrice * executionGas`, used when above the market's minimum). Default 1,500,000.
    */
   readonly executionGas?: bigint;
+  /** Blocks a write waits for before it resolves (1: the receipt's own block). Default 1. */
+  readonly confirmations?: number;
 }
 
 /** The client without bound actions: what every action takes first. */
@@ -57,6 +59,7 @@ export interface AeonBaseClient {
   readonly signer: AeonSigner | undefined;
   readonly deployment: AeonDeployment;
   readonly executionGas: bigint;
+  readonly confirmations: number;
 }
 
 type BindFirst<F> = F extends (client: AeonBaseClient, ...rest: infer P) => infer R ? (...rest: P) => R : never;
@@ -72,6 +75,7 @@ export function createAeonClient(parameters: CreateAeonClientParameters): AeonCl
     signer: parameters.wallet === undefined ? undefined : toAeonSigner(parameters.wallet),
     deployment: parameters.deployment,
     executionGas: parameters.executionGas ?? 1_500_000n,
+    confirmations: parameters.confirmations ?? 1,
   };
   const bound: Record<string, unknown> = {};
   for (const module of [reads, previews, writes] as const) {

@@ -5,6 +5,8 @@
  */
 import {
   BaseError,
+  ContractFunctionRevertedError,
+  ExecutionRevertedError,
   type ContractErrorArgs,
   type ContractErrorName,
   type Hash,
@@ -125,6 +127,17 @@ export function findRevertData(error: unknown): Hex | undefined {
   }
   visit(error, 0);
   return candidates.find((data) => isAeonErrorData(data)) ?? candidates[0];
+}
+
+/**
+ * True when a call failed because the contract reverted (the node ran it), as opposed to a failing
+ * transport or node: a revert is an answer, not something to retry.
+ */
+export function isContractRevert(error: unknown): boolean {
+  if (error instanceof BaseError && error.walk((e) => e instanceof ContractFunctionRevertedError || e instanceof ExecutionRevertedError) !== null) {
+    return true;
+  }
+  return findRevertData(error) !== undefined;
 }
 
 function isAeonErrorData(data: Hex): boolean {

@@ -5,6 +5,7 @@
 import { type Address, type ContractFunctionReturnType, maxUint256 } from "viem";
 import { engineAbi, erc20PermitAbi, lensAbi, liquidityPoolAbi, orderBookAbi } from "./abis.js";
 import type { AeonBaseClient } from "./client.js";
+import { isContractRevert } from "./errors.js";
 import {
   type LiquidationPriceInput,
   WAD,
@@ -464,3 +465,93 @@ function mulDivTowardZero(x: bigint, y: bigint, d: bigint): bigint {
 
 /** `type(uint256).max`: no acceptable-price bound. */
 export const NO_PRICE_BOUND = maxUint256;
+
+// ---------------------------------------------------------------- oracle rounds
+
+const roundOutputs = [
+  { name: "roundId", type: "uint80" },
+  { name: "answer", type: "int256" },
+  { name: "startedAt", type: "uint256" },
+  { name: "updatedAt", type: "uint256" },
+  { name: "answeredInRound", type: "uint80" },
+] as const;
+
+/** The part of Chainlink's `AggregatorV3Interface` that proofs of a fill round read. */
+export const aggregatorV3Abi = [
+  { type: "function", name: "getRoundData", stateMutability: "view", inputs: [{ name: "roundId", type: "uint80" }], outputs: roundOutputs },
+  { type: "function", name: "latestRoundData", stateMutability: "view", inputs: [], outputs: roundOutputs },
+] as const;
+
+/** One Chainlink round as a feed reports it (answer in the feed's decimals). */
+export interface OracleRound {
+  readonly roundId: bigint;
+  readonly answer: bigint;
+  readonly startedAt: bigint;
+  readonly updatedAt: bigint;
+}
+
+/** A fill round and the predecessor that proves it first: the pair `executeOrder` and `settleEpoch` take. */
+export interface RoundProof {
+  readonly round: OracleRound;
+  readonly previousRoundId: bigint;
+}
+
+const PHASE_SHIFT = 64n;
+
+/** A feed's latest round; undefined when the feed has none (or reverts, e.g. deprecated). */
+export async function getLatestRound(client: Pick<AeonBaseClient, "publicClient">, feed: Address): Promise<OracleRound | undefined> {
+  return readRound(client, feed, undefined);
+}
+
+/**
+ * The first round after `anchorRoundId` whose `startedAt` is strictly after `after`, with its
+ * predecessor: the fill round of an order (anchor and creation time) or of an LP epoch (anchor and
+ * cutoff), as `ChainlinkLib.proveFirstRoundAfter` checks it. Walks forward from the anchor, into the
+ * next phase when the anchor's phase has no further round and the feed moved on. Undefined when the
+ * round does not exist yet (or the feed skipped a phase, which no proof spans).
+ * @param maxRounds rounds read before giving up (a feed updating many times in the same second)
+ */
+export async function findFirstRoundAfter(
+  client: Pick<AeonBaseClient, "publicClient">,
+  feed: Address,
+  anchorRoundId: bigint,
+  after: bigint,
+  maxRounds = 64,
+): Promise<RoundProof | undefined> {
+  let previousRoundId = anchorRoundId;
+  let candidate = anchorRoundId + 1n;
+  let latest: OracleRound | undefined;
+  for (let read = 0; read < maxRounds; ++read) {
+    const round = await readRound(client, feed, candidate);
+    if (round === undefined) {
+      latest ??= await readRound(client, feed, undefined);
+      const phase = candidate >> PHASE_SHIFT;
+      if (latest === undefined || latest.roundId >> PHASE_SHIFT !== phase + 1n) return undefined;
+      // The anchor's phase ended at `previousRoundId`; the next phase's first round follows it.
+      candidate = ((phase + 1n) << PHASE_SHIFT) | 1n;
+      continue;
+    }
+    if (round.startedAt > after) return { round, previousRoundId };
+    previousRoundId = candidate;
+    candidate += 1n;
+  }
+  return undefined;
+}
+
+async function readRound(client: Pick<AeonBaseClient, "publicClient">, feed: Address, roundId: bigint | undefined): Promise<OracleRound | undefined> {
+  let raw: readonly [bigint, bigint, bigint, bigint, bigint];
+  try {
+    raw =
+      roundId === undefined
+        ? await client.publicClient.readContract({ address: feed, abi: aggregatorV3Abi, functionName: "latestRoundData" })
+        : await client.publicClient.readContract({ address: feed, abi: aggregatorV3Abi, functionName: "getRoundData", args: [roundId] });
+  } catch (error) {
+    // A feed reverts for a round it does not have ("No data present"); a failing transport is not that.
+    if (isContractRevert(error)) return undefined;
+    throw error;
+  }
+  const [id, answer, startedAt, updatedAt] = raw;
+  // Some aggregators answer an unknown round with zeros instead of reverting.
+  if (updatedAt === 0n) return undefined;
+  return { roundId: id, answer, startedAt, updatedAt };
+}

@@ -85,7 +85,7 @@ export async function sendContractWrite<const abi extends Abi, fn extends Contra
   } catch (error) {
     throw toAeonError(error);
   }
-  const receipt = await client.publicClient.waitForTransactionReceipt({ hash });
+  const receipt = await client.publicClient.waitForTransactionReceipt({ hash, confirmations: client.confirmations });
   if (receipt.status !== "success") throw await revertedError(client, account, request, receipt);
   return { hash, receipt, events: decodeEvents(client, receipt) };
 }
