@@ -9,6 +9,7 @@
  *
  * Run `npm start -- --help` for the options.
  */
+import { createWriteStream } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import path from "node:path";
@@ -29,6 +30,8 @@ import { mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
 import { type AeonPool, createAeonClient, engineAbi, loadDeployment } from "../sdk/src/index.js";
 import { deployAeon, deploymentRecord } from "./deploy.js";
+import { type KeeperJob, createKeeper } from "./keeper/keepers.js";
+import { createJsonLogger } from "./keeper/runtime.js";
 import { type AeonParameters, defaultParameters } from "./parameters.js";
 import {
   type ActorIdentity,
@@ -157,8 +160,6 @@ function portIsFree(port: number): Promise<boolean> {
 /** Hardhat's development accounts: funded with native ETH by the node, printed for wallets. */
 const DEV_MNEMONIC = "test test test test test test test test test test test junk";
 const DEV_ACCOUNTS = 20;
-/** The deployer (admin) posts the mock prices; the last development account runs the keepers. */
-const KEEPER_DEV_INDEX = 19;
 
 function devKey(index: number): Hex {
   const key = mnemonicToAccount(DEV_MNEMONIC, { addressIndex: index }).getHdKey().privateKey;
@@ -312,7 +313,8 @@ async function main(): Promise<number> {
   };
 
   // ------------------------------------------------------------ keepers
-  const keepers = await startKeepers({ enabled: opts.keepers, url, deployment, keeperKey: devKey(KEEPER_DEV_INDEX), log });
+  const keeperLog = path.join(".keeper", "local-exchange.log");
+  const keepers = await startKeepers({ enabled: opts.keepers, url, deployment, log, logFile: keeperLog });
 
   // ------------------------------------------------------------ clock
   const stop = new AbortController();
@@ -457,6 +459,7 @@ async function main(): Promise<number> {
     seed: opts.seed,
     speed: opts.speed,
     keepers: opts.keepers,
+    keeperStats: keepers.stats(),
     traderActions: stats.actions,
     refusals: stats.refusals,
     finalPrices: { ...clock.prices },
@@ -481,21 +484,85 @@ async function main(): Promise<number> {
 
 interface RunningKeepers {
   describe(): string;
+  /** Each keeper's counters, by job. */
+  stats(): Record<string, Record<string, number>>;
   /** Lets in-flight work finish. */
   stop(): Promise<void>;
 }
+
+/**
+ * The three keepers, each its own key (one nonce manager per key) and loop, so that a liquidation
+ * never waits behind an order batch. The liquidator polls fastest: the exchange counts an account
+ * left liquidatable for more than two price updates as missed.
+ */
+const KEEPERS: readonly { readonly job: KeeperJob; readonly devAccount: number; readonly pollIntervalMs: number }[] = [
+  { job: "liquidations", devAccount: 19, pollIntervalMs: 100 },
+  { job: "orders", devAccount: 18, pollIntervalMs: 150 },
+  { job: "funding", devAccount: 17, pollIntervalMs: 1000 },
+];
 
 async function startKeepers(options: {
   readonly enabled: boolean;
   readonly url: string;
   readonly deployment: ReturnType<typeof loadDeployment>;
-  readonly keeperKey: Hex;
   readonly log: (line: string) => void;
+  readonly logFile: string;
 }): Promise<RunningKeepers> {
-  if (!options.enabled) return { describe: () => "off (--no-keepers)", stop: async () => undefined };
-  // The keeper programs (scripts/keeper/) are not on this branch yet.
-  options.log("keepers are not available yet: orders wait, nothing is liquidated");
-  return { describe: () => "not available yet", stop: async () => undefined };
+  if (!options.enabled) return { describe: () => "off (--no-keepers)", stats: () => ({}), stop: async () => undefined };
+  // JSON logs go to a file (they would tear the live view); warnings and errors also reach the feed.
+  await mkdir(path.dirname(options.logFile), { recursive: true });
+  const file = createWriteStream(options.logFile, { flags: "w" });
+  const running = KEEPERS.map(({ job, devAccount, pollIntervalMs }) => {
+    const logger = createJsonLogger({
+      level: "info",
+      fields: { job },
+      write: (line) => {
+        file.write(line);
+        const record = JSON.parse(line) as { level?: string; msg?: string; error?: unknown };
+        if (record.level === "warn" || record.level === "error") {
+          options.log(`${job} keeper: ${record.msg ?? ""}${record.error === undefined ? "" : ` (${String(record.error)})`}`);
+        }
+      },
+    });
+    const keeper = createKeeper({
+      transport: http(options.url),
+      account: privateKeyToAccount(devKey(devAccount)),
+      deployment: options.deployment,
+      jobs: [job],
+      pollIntervalMs,
+      logger,
+    });
+    return { job, keeper, run: keeper.run() };
+  });
+  return {
+    describe() {
+      return running
+        .map(({ job, keeper }) => {
+          const s = keeper.stats();
+          const did =
+            job === "orders"
+              ? `${s.ordersExecuted} executed, ${s.ordersTriggered} triggered, ${s.epochsSettled} epochs`
+              : job === "funding"
+                ? `${s.fundingSettlements} settled`
+                : `${s.liquidations} liquidated`;
+          return `${job} ${did}${s.errors > 0 ? `, ${s.errors} errors` : ""}`;
+        })
+        .join("; ");
+    },
+    stats() {
+      const out: Record<string, Record<string, number>> = {};
+      for (const { job, keeper } of running) {
+        const { lastProcessedBlock, ...counters } = keeper.stats();
+        out[job] = { ...counters, lastProcessedBlock: Number(lastProcessedBlock) };
+      }
+      return out;
+    },
+    async stop() {
+      await Promise.all(running.map(({ keeper }) => keeper.stop()));
+      await Promise.allSettled(running.map(({ run }) => run));
+      await new Promise<void>((resolve) => file.end(resolve));
+    },
+  };
 }
 
 main().then(

@@ -213,6 +213,8 @@ export interface ExchangeSummary {
   readonly seed: number;
   readonly speed: number;
   readonly keepers: boolean;
+  /** Each keeper's own counters, by job (the fields above come from the chain's events instead). */
+  readonly keeperStats: Readonly<Record<string, Readonly<Record<string, number>>>>;
   readonly traderActions: number;
   readonly refusals: Readonly<Record<string, number>>;
   readonly finalPrices: Readonly<Record<string, number>>;
@@ -229,6 +231,7 @@ export interface SummaryInput {
   readonly seed: number;
   readonly speed: number;
   readonly keepers: boolean;
+  readonly keeperStats: Readonly<Record<string, Readonly<Record<string, number>>>>;
   readonly traderActions: number;
   readonly refusals: ReadonlyMap<string, number>;
   readonly finalPrices: Readonly<Record<string, number>>;
@@ -257,6 +260,7 @@ export function buildSummary(input: SummaryInput): ExchangeSummary {
     seed: input.seed,
     speed: input.speed,
     keepers: input.keepers,
+    keeperStats: input.keeperStats,
     traderActions: input.traderActions,
     refusals: Object.fromEntries(input.refusals),
     finalPrices: input.finalPrices,

@@ -63,6 +63,7 @@ describe("summary and view", () => {
       seed: 1,
       speed: 3600,
       keepers: true,
+      keeperStats: { liquidations: { liquidations: 3, errors: 0 } },
       traderActions: 10,
       refusals: new Map([["InsufficientMargin", 2]]),
       finalPrices: { ETH: 1500 },
