@@ -452,6 +452,7 @@ async function main(): Promise<number> {
     counts: counter.counts,
     pool,
     missedLiquidations: watch.missed,
+    longestLiquidatableStreak: watch.longestStreak,
     priceUpdates: clock.updates,
     simulatedSeconds: clock.simulatedSeconds,
     realSeconds,

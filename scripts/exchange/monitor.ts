@@ -119,6 +119,8 @@ export interface LiquidationWatch {
   readonly liquidatableNow: number;
   /** Streaks of more than two price updates. */
   readonly missed: number;
+  /** The longest streak seen, in checks. */
+  readonly longestStreak: number;
   /** Accounts of the missed streaks, for the log. */
   readonly missedAccounts: ReadonlySet<number>;
   check(accountIds: readonly number[], blockNumber: bigint): Promise<{ newlyMissed: readonly number[] }>;
@@ -130,12 +132,16 @@ export interface LiquidationWatch {
  */
 export function createStreakCounter(missedAfter: number): {
   readonly missed: () => number;
+  /** The most consecutive checks any account was liquidatable at: how close the keepers came to a miss. */
+  readonly longest: () => number;
   observe(flags: ReadonlyMap<number, boolean>): number[];
 } {
   const streaks = new Map<number, number>();
   let missed = 0;
+  let longest = 0;
   return {
     missed: () => missed,
+    longest: () => longest,
     observe(flags) {
       const newlyMissed: number[] = [];
       for (const [accountId, liquidatable] of flags) {
@@ -145,6 +151,7 @@ export function createStreakCounter(missedAfter: number): {
         }
         const streak = (streaks.get(accountId) ?? 0) + 1;
         streaks.set(accountId, streak);
+        longest = Math.max(longest, streak);
         if (streak === missedAfter) {
           missed++;
           newlyMissed.push(accountId);
@@ -167,6 +174,9 @@ export function createLiquidationWatch(publicClient: PublicClient, engine: Addre
     },
     get missed() {
       return streaks.missed();
+    },
+    get longestStreak() {
+      return streaks.longest();
     },
     missedAccounts,
     async check(accountIds, blockNumber) {
@@ -201,6 +211,8 @@ export interface ExchangeSummary {
   readonly poolValueUsd: number;
   readonly insuranceFundUsd: number;
   readonly missedLiquidations: number;
+  /** The most price updates in a row an account was seen liquidatable at (1: always liquidated before the next update). */
+  readonly longestLiquidatableStreak: number;
   readonly ordersCreated: number;
   readonly ordersCancelled: number;
   readonly ordersTriggered: number;
@@ -224,6 +236,7 @@ export interface SummaryInput {
   readonly counts: ActivityCounts;
   readonly pool: AeonPool;
   readonly missedLiquidations: number;
+  readonly longestLiquidatableStreak: number;
   readonly priceUpdates: number;
   readonly simulatedSeconds: number;
   readonly realSeconds: number;
@@ -248,6 +261,7 @@ export function buildSummary(input: SummaryInput): ExchangeSummary {
     poolValueUsd: wadToNumber(pool.baseValue - pool.tradersPnl),
     insuranceFundUsd: wadToNumber(pool.insuranceFund),
     missedLiquidations: input.missedLiquidations,
+    longestLiquidatableStreak: input.longestLiquidatableStreak,
     ordersCreated: counts.ordersCreated,
     ordersCancelled: counts.ordersCancelled,
     ordersTriggered: counts.ordersTriggered,

@@ -23,6 +23,7 @@ describe("missed liquidations", () => {
     assert.deepEqual(check([[1, true]]), []);
     assert.deepEqual(check([[1, true]]), [1]);
     assert.equal(streaks.missed(), 3);
+    assert.equal(streaks.longest(), 4); // account 1, checks 1 to 4
   });
 
   it("lets a keeper take two price updates", () => {
@@ -31,6 +32,7 @@ describe("missed liquidations", () => {
     streaks.observe(new Map([[7, true]]));
     streaks.observe(new Map([[7, false]]));
     assert.equal(streaks.missed(), 0);
+    assert.equal(streaks.longest(), 2);
   });
 });
 
@@ -56,6 +58,7 @@ describe("summary and view", () => {
         lp: undefined,
       },
       missedLiquidations: 0,
+      longestLiquidatableStreak: 1,
       priceUpdates: 60,
       simulatedSeconds: 108_000,
       realSeconds: 30.04,
