@@ -30,7 +30,7 @@ import { mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
 import { type AeonPool, createAeonClient, engineAbi, loadDeployment } from "../sdk/src/index.js";
 import { deployAeon, deploymentRecord } from "./deploy.js";
-import { type KeeperJob, createKeeper } from "./keeper/keepers.js";
+import { KEEPER_JOBS, type KeeperJob, createKeeper } from "./keeper/keepers.js";
 import { createJsonLogger } from "./keeper/runtime.js";
 import { type AeonParameters, defaultParameters } from "./parameters.js";
 import {
@@ -54,7 +54,7 @@ import {
   parsePriceCsv,
   seriesDuration,
 } from "./exchange/prices.js";
-import { CLEAR_SCREEN, type DashboardSnapshot, renderDashboard, renderStatusLine, usd } from "./exchange/view.js";
+import { CLEAR_SCREEN, type DashboardSnapshot, percent, renderDashboard, renderStatusLine, usd } from "./exchange/view.js";
 
 // ---------------------------------------------------------------- options
 
@@ -69,7 +69,8 @@ interface ExchangeOptions {
   readonly quiet: boolean;
   readonly traders: number;
   readonly lps: number;
-  readonly keepers: boolean;
+  /** The keeper jobs to run (empty: none). */
+  readonly keepers: readonly KeeperJob[];
 }
 
 const USAGE = `Usage: npm start -- [options]
@@ -88,7 +89,9 @@ and mock ETH-USD and BTC-USD feeds, a price simulator, simulated traders and LPs
   --seed <n>          seed of the price path and of the simulated users (default 1)
   --traders <n>       simulated traders (default 24)
   --lps <n>           simulated liquidity providers (default 4)
-  --no-keepers        runs without keepers (orders wait, liquidations are missed)
+  --keepers <jobs>    keepers to run: a comma list of orders, funding, liquidations, or none
+                      (default all three; leaving one out simulates its outage)
+  --no-keepers        same as --keepers none
   --quiet             no live view, only the start banner and the summary
   --help              this text
 `;
@@ -112,6 +115,7 @@ function parseOptions(argv: readonly string[]): ExchangeOptions | "help" {
       seed: { type: "string", default: "1" },
       traders: { type: "string", default: "24" },
       lps: { type: "string", default: "4" },
+      keepers: { type: "string", default: KEEPER_JOBS.join(",") },
       "no-keepers": { type: "boolean", default: false },
       quiet: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
@@ -130,9 +134,20 @@ function parseOptions(argv: readonly string[]): ExchangeOptions | "help" {
     seed: integer("--seed", values.seed, 0, 2 ** 32 - 1),
     traders: integer("--traders", values.traders, 0, 500),
     lps: integer("--lps", values.lps, 0, 100),
-    keepers: !values["no-keepers"],
+    keepers: values["no-keepers"] ? [] : keeperJobs(values.keepers),
     quiet: values.quiet,
   };
+}
+
+function keeperJobs(text: string): KeeperJob[] {
+  if (text.trim() === "none") return [];
+  const jobs = text.split(",").map((job) => job.trim());
+  for (const job of jobs) {
+    if (!(KEEPER_JOBS as readonly string[]).includes(job)) {
+      throw new UsageError(`--keepers takes ${KEEPER_JOBS.join(", ")} or none, comma-separated (got ${job})`);
+    }
+  }
+  return [...new Set(jobs as KeeperJob[])];
 }
 
 function integer(name: string, text: string, min: number, max: number): number {
@@ -294,7 +309,7 @@ async function main(): Promise<number> {
   const scenarioLabel = replaySeries !== undefined ? `replay ${path.basename(opts.replay ?? "")}` : opts.scenario;
   console.log(
     `Simulation: ${scenarioLabel}, seed ${opts.seed}, speed ${opts.speed}x: a price update every ${stepSeconds / 60} simulated minutes ` +
-      `(${((stepSeconds / opts.speed) * 1000).toFixed(0)} ms); ${opts.traders} traders, ${opts.lps} LPs, keepers ${opts.keepers ? "on" : "off"}.` +
+      `(${((stepSeconds / opts.speed) * 1000).toFixed(0)} ms); ${opts.traders} traders, ${opts.lps} LPs, keepers ${opts.keepers.length > 0 ? opts.keepers.join(", ") : "off"}.` +
       (replaySeries !== undefined ? ` The series lasts ${(seriesDuration(replaySeries) / 3600).toFixed(1)} simulated hours, then holds its last price.` : ""),
   );
 
@@ -314,7 +329,7 @@ async function main(): Promise<number> {
 
   // ------------------------------------------------------------ keepers
   const keeperLog = path.join(".keeper", "local-exchange.log");
-  const keepers = await startKeepers({ enabled: opts.keepers, url, deployment, log, logFile: keeperLog });
+  const keepers = await startKeepers({ jobs: opts.keepers, url, deployment, log, logFile: keeperLog });
 
   // ------------------------------------------------------------ clock
   const stop = new AbortController();
@@ -374,7 +389,7 @@ async function main(): Promise<number> {
       } else if (event.eventName === "BadDebt") {
         notable(`bad debt on account #${event.args.accountId}: ${usd(wadToNumber(event.args.shortfall))} (insurance ${usd(wadToNumber(event.args.fromInsurance))}, pool ${usd(wadToNumber(event.args.fromPool))})`);
       } else if (event.eventName === "FundingSettled") {
-        log(`funding settled on market ${event.args.marketId}: average rate ${(wadToNumber(event.args.averageRate) * 100).toFixed(4)}%`);
+        log(`funding settled on ${symbolOf(event.args.marketId)}: average rate ${percent(event.args.averageRate)} over the interval`);
       }
     }
     const [markets, pool, blockNumber] = await Promise.all([readOnly.getMarkets(), readOnly.getPool(), publicClient.getBlockNumber()]);
@@ -401,6 +416,9 @@ async function main(): Promise<number> {
       recent,
     };
   };
+  function symbolOf(marketId: number): string {
+    return Object.entries(deployment.marketIds).find(([, id]) => id === marketId)?.[0] ?? `market ${marketId}`;
+  }
   const tty = process.stdout.isTTY === true;
   let viewBusy = false;
   let lastStatusLine = 0;
@@ -459,7 +477,7 @@ async function main(): Promise<number> {
     scenario: scenarioLabel,
     seed: opts.seed,
     speed: opts.speed,
-    keepers: opts.keepers,
+    keepers: [...opts.keepers],
     keeperStats: keepers.stats(),
     traderActions: stats.actions,
     refusals: stats.refusals,
@@ -503,17 +521,17 @@ const KEEPERS: readonly { readonly job: KeeperJob; readonly devAccount: number; 
 ];
 
 async function startKeepers(options: {
-  readonly enabled: boolean;
+  readonly jobs: readonly KeeperJob[];
   readonly url: string;
   readonly deployment: ReturnType<typeof loadDeployment>;
   readonly log: (line: string) => void;
   readonly logFile: string;
 }): Promise<RunningKeepers> {
-  if (!options.enabled) return { describe: () => "off (--no-keepers)", stats: () => ({}), stop: async () => undefined };
+  if (options.jobs.length === 0) return { describe: () => "none", stats: () => ({}), stop: async () => undefined };
   // JSON logs go to a file (they would tear the live view); warnings and errors also reach the feed.
   await mkdir(path.dirname(options.logFile), { recursive: true });
   const file = createWriteStream(options.logFile, { flags: "w" });
-  const running = KEEPERS.map(({ job, devAccount, pollIntervalMs }) => {
+  const running = KEEPERS.filter(({ job }) => options.jobs.includes(job)).map(({ job, devAccount, pollIntervalMs }) => {
     const logger = createJsonLogger({
       level: "info",
       fields: { job },

@@ -224,7 +224,8 @@ export interface ExchangeSummary {
   readonly scenario: string;
   readonly seed: number;
   readonly speed: number;
-  readonly keepers: boolean;
+  /** The keeper jobs that ran. */
+  readonly keepers: readonly string[];
   /** Each keeper's own counters, by job (the fields above come from the chain's events instead). */
   readonly keeperStats: Readonly<Record<string, Readonly<Record<string, number>>>>;
   readonly traderActions: number;
@@ -243,7 +244,7 @@ export interface SummaryInput {
   readonly scenario: string;
   readonly seed: number;
   readonly speed: number;
-  readonly keepers: boolean;
+  readonly keepers: readonly string[];
   readonly keeperStats: Readonly<Record<string, Readonly<Record<string, number>>>>;
   readonly traderActions: number;
   readonly refusals: ReadonlyMap<string, number>;

@@ -2,7 +2,7 @@
  * The local exchange's terminal view: a dashboard redrawn every second on a terminal, one compact
  * status line every few seconds otherwise (CI logs). Pure functions of a snapshot.
  */
-import { type AeonMarket, type AeonPool, WAD, formatDuration, formatRate, mulDivDown } from "../../sdk/src/index.js";
+import { type AeonMarket, type AeonPool, WAD, formatDuration, mulDivDown } from "../../sdk/src/index.js";
 import { type ActivityCounts, wadToNumber } from "./monitor.js";
 
 export interface DashboardSnapshot {
@@ -50,6 +50,12 @@ function signedSize(size: bigint, symbol: string): string {
   return `${value >= 0 ? "+" : ""}${value.toFixed(Math.abs(value) >= 100 ? 1 : 3)} ${symbol}`;
 }
 
+/** A WAD rate as a signed percentage with four decimals: funding rates are hundredths of a percent. */
+export function percent(rate: bigint): string {
+  const value = wadToNumber(rate) * 100;
+  return `${value >= 0 ? "+" : ""}${value.toFixed(4)}%`;
+}
+
 function marketRow(m: AeonMarket): string[] {
   const symbol = m.symbol ?? `#${m.marketId}`;
   const longUsd = wadToNumber(mulDivDown(m.state.longSize, m.price, WAD));
@@ -60,7 +66,7 @@ function marketRow(m: AeonMarket): string[] {
     usd(wadToNumber(m.markPrice)),
     signedSize(m.skew, symbol),
     `${usd(longUsd, true)} / ${usd(shortUsd, true)}`,
-    `${m.fundingRate >= 0n ? "+" : ""}${formatRate(m.fundingRate)} / ${m.config.fundingInterval / 3600}h`,
+    `${percent(m.fundingRate)} / ${m.config.fundingInterval / 3600}h`,
     formatDuration(m.secondsToNextSettlement),
   ];
 }

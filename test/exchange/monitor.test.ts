@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { buildSummary, createStreakCounter, wadToNumber } from "../../scripts/exchange/monitor.js";
-import { simulatedClock, usd } from "../../scripts/exchange/view.js";
+import { percent, simulatedClock, usd } from "../../scripts/exchange/view.js";
 
 const WAD = 10n ** 18n;
 
@@ -65,7 +65,7 @@ describe("summary and view", () => {
       scenario: "crash50",
       seed: 1,
       speed: 3600,
-      keepers: true,
+      keepers: ["liquidations"],
       keeperStats: { liquidations: { liquidations: 3, errors: 0 } },
       traderActions: 10,
       refusals: new Map([["InsufficientMargin", 2]]),
@@ -87,5 +87,7 @@ describe("summary and view", () => {
     assert.equal(usd(1234.5), "$1,234.50");
     assert.equal(usd(-2_500_000, true), "-$2.50M");
     assert.equal(usd(45_000, true), "$45.0k");
+    assert.equal(percent(26n * 10n ** 12n), "+0.0026%");
+    assert.equal(percent(-75n * 10n ** 14n), "-0.7500%");
   });
 });
