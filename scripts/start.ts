@@ -16,8 +16,14 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { network } from "hardhat";
 import {
+  type Account,
   type Address,
+  type Chain,
   type Hex,
+  type PublicClient,
+  type TestClient,
+  type Transport,
+  type WalletClient,
   createPublicClient,
   createTestClient,
   createWalletClient,
@@ -92,6 +98,8 @@ and mock ETH-USD and BTC-USD feeds, a price simulator, simulated traders and LPs
   --keepers <jobs>    keepers to run: a comma list of orders, funding, liquidations, or none
                       (default all three; leaving one out simulates its outage)
   --no-keepers        same as --keepers none
+
+Ctrl-C stops it cleanly (a second Ctrl-C at once).
   --quiet             no live view, only the start banner and the summary
   --help              this text
 `;
@@ -195,6 +203,23 @@ const TRADER_USDC = 200_000n * USDC_UNIT;
 const LP_USDC = 5_000_000n * USDC_UNIT;
 const SIMULATED_USER_ETH = 1_000n * 10n ** 18n;
 
+/** Mints mock USDC (anyone may) and sets native balances, one confirmed transaction at a time (one sender, one nonce). */
+async function fundAccounts(options: {
+  readonly publicClient: PublicClient;
+  readonly testClient: TestClient;
+  readonly admin: WalletClient<Transport, Chain, Account>;
+  readonly usdc: Address;
+  readonly usdcFor: readonly (readonly [Address, bigint])[];
+  readonly ethFor: readonly Address[];
+}): Promise<void> {
+  for (const address of options.ethFor) await options.testClient.setBalance({ address, value: SIMULATED_USER_ETH });
+  for (const [to, amount] of options.usdcFor) {
+    const hash = await options.admin.writeContract({ address: options.usdc, abi: mockUsdcAbi, functionName: "mint", args: [to, amount] });
+    const receipt = await options.publicClient.waitForTransactionReceipt({ hash });
+    if (receipt.status !== "success") throw new Error(`minting mock USDC for ${to} reverted (tx ${hash})`);
+  }
+}
+
 // ---------------------------------------------------------------- time
 
 /** Simulated seconds between price updates: half a second of real time, at most half the feeds' heartbeat and the order age. */
@@ -225,7 +250,14 @@ async function main(): Promise<number> {
   }
   const opts = options;
   let replaySeries: PriceSeries | undefined;
-  if (opts.replay !== undefined) replaySeries = parsePriceCsv(await readFile(opts.replay, "utf8"));
+  if (opts.replay !== undefined) {
+    try {
+      replaySeries = parsePriceCsv(await readFile(opts.replay, "utf8"));
+    } catch (error) {
+      console.error(`--replay ${opts.replay}: ${error instanceof Error ? error.message : String(error)}`);
+      return 2;
+    }
+  }
 
   // Price paths first: the mock feeds start at the paths' first prices.
   const marketSetups = defaultParameters.markets.map((m) => ({
@@ -259,10 +291,7 @@ async function main(): Promise<number> {
   const listening = await server.listen();
   const url = `http://127.0.0.1:${listening.port}`;
   const connection = await network.create({ network: "localhost", override: { url } });
-  const banner = (line: string): void => {
-    if (!opts.quiet || line !== "") console.log(line);
-  };
-  banner(`Aeon local exchange: JSON-RPC ${url}, chain id ${hardhat.id}. Deploying...`);
+  console.log(`Aeon local exchange: JSON-RPC ${url}, chain id ${hardhat.id}. Deploying...`);
 
   const d = await deployAeon(connection.viem, { parameters });
   if (d.mocks === undefined) throw new Error("the local deployment has no mocks");
@@ -280,21 +309,22 @@ async function main(): Promise<number> {
     throw new Error(`the node's first account ${d.admin} is not Hardhat's development account 0 (${admin.account.address})`);
   }
 
-  // Funding: USDC for every development account (a wallet imports one of their keys), native
-  // ETH and USDC for the simulated users.
-  const mint = async (to: Address, amount: bigint): Promise<void> => {
-    const hash = await admin.writeContract({ address: d.addresses.usdc, abi: mockUsdcAbi, functionName: "mint", args: [to, amount] });
-    await publicClient.waitForTransactionReceipt({ hash });
-  };
   const devAccounts = Array.from({ length: DEV_ACCOUNTS }, (_, i) => privateKeyToAccount(devKey(i)));
-  for (const account of devAccounts) await mint(account.address, TEST_ACCOUNT_USDC);
   const traders = Array.from({ length: opts.traders }, (_, i) => simulatedIdentity("trader", i, opts.seed));
   const lps = Array.from({ length: opts.lps }, (_, i) => simulatedIdentity("lp", i, opts.seed));
-  for (const [identity, usdc] of [...traders.map((t) => [t, TRADER_USDC] as const), ...lps.map((l) => [l, LP_USDC] as const)]) {
-    const address = privateKeyToAccount(identity.privateKey).address;
-    await testClient.setBalance({ address, value: SIMULATED_USER_ETH });
-    await mint(address, usdc);
-  }
+  await fundAccounts({
+    publicClient,
+    testClient,
+    admin,
+    usdc: d.addresses.usdc,
+    usdcFor: [
+      ...devAccounts.map((a) => [a.address, TEST_ACCOUNT_USDC] as const),
+      ...traders.map((t) => [privateKeyToAccount(t.privateKey).address, TRADER_USDC] as const),
+      ...lps.map((l) => [privateKeyToAccount(l.privateKey).address, LP_USDC] as const),
+    ],
+    // The node funds its development accounts with native ETH; the simulated users need some for gas and fees.
+    ethFor: [...traders, ...lps].map((identity) => privateKeyToAccount(identity.privateKey).address),
+  });
 
   const testAccount = devAccounts[1] as (typeof devAccounts)[number];
   const secondTestAccount = devAccounts[2] as (typeof devAccounts)[number];
