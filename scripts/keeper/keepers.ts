@@ -154,9 +154,15 @@ const STOP_MARKET = 2;
 const NO_ROUND_EXPIRY = 24n * 3600n;
 const MAX_HOLES_SKIPPED = 32;
 const PHASE_SHIFT = 64n;
-/** Gas per account of a liquidation batch: a generous bound, so the batch needs no estimate (16 re-executions). */
+/**
+ * Gas limits of batches: generous bounds (a limit costs nothing beyond the gas used), so a batch
+ * needs no node estimate (a binary search of ~16 executions). After a failed batch the keeper lets
+ * the node estimate instead, in case a bound turned out short.
+ */
 const LIQUIDATION_GAS_BASE = 250_000n;
 const LIQUIDATION_GAS_PER_POSITION = 150_000n;
+const EXECUTION_GAS_PER_ORDER = 500_000n;
+const BATCH_GAS_OVERHEAD = 100_000n;
 const CancelReason = { Expired: 1 } as const;
 
 const COUNTERS = {
@@ -206,7 +212,8 @@ class AeonKeeper implements Keeper {
   /** Work items that failed for reasons other than the protocol's answer: retried after a growing pause. */
   readonly #failures = new Map<string, { count: number; retryAtTick: number }>();
   #tickCount = 0;
-  #estimateLiquidationGas = false;
+  /** Batch kinds whose gas the node estimates from now on (a fixed bound failed once). */
+  readonly #estimateGasFor = new Set<"liquidations" | "orders">();
 
   constructor(options: KeeperOptions) {
     this.#options = options;
@@ -387,9 +394,9 @@ class AeonKeeper implements Keeper {
     for (let i = 0; i < unhealthy.length && !this.#stopping.signal.aborted; i += size) {
       const batch = unhealthy.slice(i, i + size);
       const accountIds = batch.map((a) => a.accountId);
-      const gas = this.#estimateLiquidationGas
+      const gas = this.#estimateGasFor.has("liquidations")
         ? undefined
-        : batch.reduce((sum, a) => sum + LIQUIDATION_GAS_BASE + LIQUIDATION_GAS_PER_POSITION * BigInt(a.positions), 100_000n);
+        : batch.reduce((sum, a) => sum + LIQUIDATION_GAS_BASE + LIQUIDATION_GAS_PER_POSITION * BigInt(a.positions), BATCH_GAS_OVERHEAD);
       const result = await this.#write("liquidations", `liquidate:${accountIds[0]}`, {
         address: this.#options.deployment.addresses.clearingEngine,
         abi: engineAbi,
@@ -399,11 +406,8 @@ class AeonKeeper implements Keeper {
       });
       // Liquidated or not, re-read them: a skipped account means our copy of it was stale.
       for (const accountId of accountIds) this.#dirtyAccounts.add(accountId);
-      if (result === undefined) {
-        // A failed batch may have been starved by the fixed bound: let the node estimate from now on.
-        this.#estimateLiquidationGas = true;
-        continue;
-      }
+      if (result === "failed") this.#estimateGasFor.add("liquidations");
+      if (typeof result === "string") continue;
       const liquidated = result.events.filter((e) => e.eventName === "Liquidated").length;
       this.metrics.inc("aeon_keeper_liquidations_total", liquidated);
       this.#log.info("liquidated", { accounts: liquidated, of: accountIds.length, hash: result.hash, gasUsed: result.receipt.gasUsed });
@@ -445,10 +449,12 @@ class AeonKeeper implements Keeper {
       abi: orderBookAbi,
       functionName: "executeOrders",
       args: [marketId, fillRoundIds, previousRoundIds],
+      ...(this.#estimateGasFor.has("orders") ? {} : { gas: BATCH_GAS_OVERHEAD + EXECUTION_GAS_PER_ORDER * BigInt(fillRoundIds.length) }),
     });
-    if (result === undefined) {
-      // The queue or the rounds moved under us: read them again next tick.
+    if (typeof result === "string") {
+      // The queue or the rounds moved under us (or the bound was short): read them again next tick.
       this.#forgetQueue(marketId);
+      if (result === "failed") this.#estimateGasFor.add("orders");
       return;
     }
     let executed = 0;
@@ -548,7 +554,7 @@ class AeonKeeper implements Keeper {
         functionName: "triggerOrder",
         args: [order.key],
       });
-      if (result === undefined) continue;
+      if (typeof result === "string") continue;
       this.#conditionals.delete(order.key);
       this.metrics.inc("aeon_keeper_orders_triggered_total");
       this.#log.info("order triggered", { orderKey: order.key, market: order.marketId, hash: result.hash });
@@ -593,7 +599,7 @@ class AeonKeeper implements Keeper {
       functionName: "settleEpoch",
       args: [fillRoundIds, previousRoundIds],
     });
-    if (result === undefined) return;
+    if (typeof result === "string") return;
     this.metrics.inc("aeon_keeper_epochs_settled_total");
     this.#log.info("epoch settled", { epoch: epochId, hash: result.hash });
   }
@@ -607,7 +613,7 @@ class AeonKeeper implements Keeper {
       functionName: "settleFunding",
       args: [market.marketId],
     });
-    if (result === undefined) return;
+    if (typeof result === "string") return;
     this.metrics.inc("aeon_keeper_funding_settlements_total");
     this.#log.info("funding settled", { market: market.marketId, hash: result.hash });
   }
@@ -615,18 +621,19 @@ class AeonKeeper implements Keeper {
   // -------------------------------------------------------------- writes
 
   /**
-   * Simulates, sends and waits for one write. Resolves to undefined when the work is not to be
-   * done (the protocol's error: already done, not due: skipped), or failed (counted; the item
-   * pauses for a growing number of ticks). Starts nothing once stopping.
+   * Simulates, sends and waits for one write. Resolves to "skipped" when the work is not to be
+   * done (the protocol's error: already done, not due) or the keeper is stopping or the item is
+   * pausing, and to "failed" on any other failure (counted; the item pauses for a doubling number
+   * of ticks).
    */
   async #write<const abi extends Abi, fn extends ContractFunctionName<abi, "nonpayable" | "payable">>(
     job: KeeperJob,
     item: string,
     call: ContractWrite<abi, fn>,
-  ): Promise<WriteResult | undefined> {
-    if (this.#stopping.signal.aborted) return undefined;
+  ): Promise<WriteResult | "skipped" | "failed"> {
+    if (this.#stopping.signal.aborted) return "skipped";
     const failure = this.#failures.get(item);
-    if (failure !== undefined && failure.retryAtTick > this.#tickCount) return undefined;
+    if (failure !== undefined && failure.retryAtTick > this.#tickCount) return "skipped";
     try {
       const result = await sendContractWrite(this.#client, call);
       this.#failures.delete(item);
@@ -636,13 +643,13 @@ class AeonKeeper implements Keeper {
       if (error instanceof AeonError) {
         this.metrics.inc("aeon_keeper_skipped_total", 1, { job });
         this.#log.debug("skipped", { job, item, reason: error.errorName });
-        return undefined;
+        return "skipped";
       }
       const count = (failure?.count ?? 0) + 1;
       this.#failures.set(item, { count, retryAtTick: this.#tickCount + Math.min(2 ** (count - 1), 64) });
       this.metrics.inc("aeon_keeper_errors_total", 1, { job });
       this.#log.warn("write failed", { job, item, failures: count, error: errorMessage(error) });
-      return undefined;
+      return "failed";
     }
   }
 
