@@ -37,7 +37,7 @@ import { hardhat } from "viem/chains";
 import { type AeonPool, createAeonClient, engineAbi, loadDeployment } from "../sdk/src/index.js";
 import { deployAeon, deploymentRecord } from "./deploy.js";
 import { KEEPER_JOBS, type KeeperJob, createKeeper } from "./keeper/keepers.js";
-import { createJsonLogger } from "./keeper/runtime.js";
+import { createJsonLogger, sleep } from "./keeper/runtime.js";
 import { type AeonParameters, defaultParameters } from "./parameters.js";
 import {
   type ActorIdentity,
@@ -46,7 +46,6 @@ import {
   describeRefusal,
   runLiquidityProvider,
   runTrader,
-  sleep,
 } from "./exchange/actors.js";
 import { type PriceUpdate, createPriceClock, toAnswer } from "./exchange/clock.js";
 import { buildSummary, createEventCounter, createLiquidationWatch, wadToNumber } from "./exchange/monitor.js";

@@ -23,6 +23,7 @@ import {
   formatSize,
   mulDivDown,
 } from "../../sdk/src/index.js";
+import { sleep } from "../keeper/runtime.js";
 import { uniformGenerator } from "./prices.js";
 
 const USDC_UNIT = 10n ** 6n;
@@ -75,20 +76,6 @@ export class Limiter {
       this.waiting.shift()?.();
     }
   }
-}
-
-/** Resolves after `ms`, or at once when the signal aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }
 
 function clientFor(env: ActorEnvironment, identity: ActorIdentity): { aeon: AeonClient; address: Address } {

@@ -9,7 +9,7 @@
  */
 import { type Address, type PublicClient, type TestClient, type WalletClient, parseAbi } from "viem";
 import type { PricePath } from "./prices.js";
-import { sleep } from "./actors.js";
+import { sleep } from "../keeper/runtime.js";
 
 /** `MockAggregator.setPrice`: a new round observed now. */
 const mockAggregatorAbi = parseAbi(["function setPrice(int256 answer) returns (uint80 roundId)"]);
@@ -60,11 +60,13 @@ export interface PriceClock {
   run(signal: AbortSignal): Promise<void>;
 }
 
-/** A price as a feed answer: `price * 10^decimals`, rounded. */
+/** Digits of a price kept in a feed answer: a double is exact to about 15 significant digits. */
+const ANSWER_PRECISION = 6;
+
+/** A price as a feed answer: `price * 10^decimals`, rounded to 6 decimals of the price. */
 export function toAnswer(price: number, decimals: number): bigint {
-  // Two steps keep integer precision for large answers (a double holds 15-16 significant digits).
-  const cents = Math.round(price * 100);
-  return decimals >= 2 ? BigInt(cents) * 10n ** BigInt(decimals - 2) : BigInt(Math.round(price * 10 ** decimals));
+  if (decimals <= ANSWER_PRECISION) return BigInt(Math.round(price * 10 ** decimals));
+  return BigInt(Math.round(price * 10 ** ANSWER_PRECISION)) * 10n ** BigInt(decimals - ANSWER_PRECISION);
 }
 
 export function createPriceClock(options: PriceClockOptions): PriceClock {

@@ -1,9 +1,10 @@
 /**
- * The local exchange's reporting without a chain: the missed-liquidation streaks, USD
- * conversion, the summary's fields and the view.
+ * The local exchange's parts that need no chain: the missed-liquidation streaks, USD conversion,
+ * the summary's fields, feed answers and the view's formatting.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { toAnswer } from "../../scripts/exchange/clock.js";
 import { buildSummary, createStreakCounter, wadToNumber } from "../../scripts/exchange/monitor.js";
 import { percent, simulatedClock, usd } from "../../scripts/exchange/view.js";
 
@@ -79,6 +80,13 @@ describe("summary and view", () => {
     assert.equal(summary.sharePriceUsd, 1.001001);
     assert.deepEqual(summary.refusals, { InsufficientMargin: 2 });
     assert.doesNotThrow(() => JSON.stringify(summary));
+  });
+
+  it("turns prices into 8-decimal feed answers", () => {
+    assert.equal(toAnswer(3000, 8), 300_000_000_000n);
+    assert.equal(toAnswer(60_123.456789, 8), 6_012_345_678_900n);
+    assert.equal(toAnswer(2999.9999999999973, 8), 300_000_000_000n);
+    assert.equal(toAnswer(1.5, 0), 2n);
   });
 
   it("formats simulated time and USD", () => {
