@@ -86,7 +86,8 @@ and mock ETH-USD and BTC-USD feeds, a price simulator, simulated traders and LPs
   --port <n>          JSON-RPC port (default 8545; 0 picks a free one)
   --speed <x>         simulated seconds per real second (default 3600: a minute is 2.5 days)
   --scenario <name>   price path: ${SCENARIOS.join(" | ")} (default random)
-                        random   seeded random walk, 75% (ETH) and 55% (BTC) yearly volatility
+                        random   seeded random walk with jumps, about 72% (ETH) and 56% (BTC)
+                                 yearly volatility
                         crash50  after a warm-up, both markets fall 50% within one simulated day
   --replay <csv>      replays "timestamp,price" rows on ETH-USD; BTC-USD follows its relative moves
   --duration <s>      stops after this many real seconds (default: until Ctrl-C)
@@ -262,7 +263,7 @@ async function main(): Promise<number> {
   const marketSetups = defaultParameters.markets.map((m) => ({
     symbol: m.symbol,
     initialPrice: Number(m.mockInitialAnswer) / 10 ** m.config.feed.decimals,
-    annualVolatility: DEFAULT_VOLATILITY[m.symbol] ?? 0.6,
+    volatility: DEFAULT_VOLATILITY[m.symbol] ?? { annualVolatility: 0.6, jumpsPerDay: 0.5, jumpVolatility: 0.03 },
   }));
   const paths = exchangePricePaths({
     scenario: opts.scenario,

@@ -8,8 +8,7 @@
  * refused action (margin, skew bound, slippage...) is part of trading: it is logged and the actor
  * carries on. Nothing here executes orders, settles funding or liquidates: that is the keepers'.
  */
-import type { Address, Chain, PublicClient, Transport } from "viem";
-import { createWalletClient } from "viem";
+import { type Address, type Chain, type PublicClient, type Transport, createWalletClient, parseAbi } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import {
   type AeonAccount,
@@ -78,10 +77,30 @@ export class Limiter {
   }
 }
 
-function clientFor(env: ActorEnvironment, identity: ActorIdentity): { aeon: AeonClient; address: Address } {
+/** The mock token's open mint: the simulated users' faucet. */
+const mockUsdcAbi = parseAbi(["function mint(address to, uint256 amount)"]);
+
+interface ActorClient {
+  readonly aeon: AeonClient;
+  readonly address: Address;
+  /** Makes sure the wallet holds `amount` token units, minting mock USDC when it does not (long runs outlast any grant). */
+  ensureTokens(amount: bigint): Promise<void>;
+}
+
+function clientFor(env: ActorEnvironment, identity: ActorIdentity): ActorClient {
   const account = privateKeyToAccount(identity.privateKey);
   const wallet = createWalletClient({ account, chain: env.chain, transport: env.transport });
-  return { aeon: createAeonClient({ publicClient: env.publicClient, wallet, deployment: env.deployment }), address: account.address };
+  const aeon = createAeonClient({ publicClient: env.publicClient, wallet, deployment: env.deployment });
+  return {
+    aeon,
+    address: account.address,
+    async ensureTokens(amount) {
+      const { balance } = await aeon.getTokenBalance(account.address);
+      if (balance >= amount) return;
+      const hash = await wallet.writeContract({ address: env.deployment.addresses.usdc, abi: mockUsdcAbi, functionName: "mint", args: [account.address, amount * 10n] });
+      await env.publicClient.waitForTransactionReceipt({ hash });
+    },
+  };
 }
 
 /** A short reason for a refused action: the protocol error's message, or the first line of any other error. */
@@ -127,7 +146,7 @@ export interface TraderOptions {
 
 /** A trader's loop, until the signal aborts. */
 export async function runTrader(env: ActorEnvironment, identity: ActorIdentity, options: TraderOptions, signal: AbortSignal): Promise<void> {
-  const { aeon, address } = clientFor(env, identity);
+  const { aeon, address, ensureTokens } = clientFor(env, identity);
   const random = uniformGenerator(options.seed);
   const between = (lo: number, hi: number): number => lo + (hi - lo) * random();
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
@@ -152,6 +171,7 @@ export async function runTrader(env: ActorEnvironment, identity: ActorIdentity, 
     const free = freeMargin(account);
     if (!account.exists || (free < 100n * WAD && random() < 0.5)) {
       const amount = BigInt(Math.round(between(2_000, 25_000))) * USDC_UNIT;
+      await ensureTokens(amount);
       await attempt(env, who, `deposits ${amount / USDC_UNIT} USDC`, () => aeon.deposit({ amount }));
       return;
     }
@@ -267,7 +287,7 @@ export interface LpOptions {
  * holding shares, sometimes a redemption of part of them). Requests settle at the epoch's price.
  */
 export async function runLiquidityProvider(env: ActorEnvironment, identity: ActorIdentity, options: LpOptions, signal: AbortSignal): Promise<void> {
-  const { aeon, address } = clientFor(env, identity);
+  const { aeon, address, ensureTokens } = clientFor(env, identity);
   const random = uniformGenerator(options.seed);
   const between = (lo: number, hi: number): number => lo + (hi - lo) * random();
   const who = identity.name;
@@ -294,6 +314,7 @@ export async function runLiquidityProvider(env: ActorEnvironment, identity: Acto
     } else if (lp.pendingDeposit === 0n && lp.pendingRedeem === 0n) {
       if (lp.shares === 0n || random() < 0.6) {
         const assets = BigInt(Math.round(between(20_000, 250_000))) * USDC_UNIT;
+        await ensureTokens(assets);
         await attempt(env, who, `requests an LP deposit of ${assets / USDC_UNIT} USDC`, () => aeon.requestLpDeposit({ assets }));
       } else {
         const shares = (lp.shares * BigInt(Math.round(between(0.1, 0.5) * 1000))) / 1000n;

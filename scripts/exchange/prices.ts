@@ -6,7 +6,8 @@
  * it at each price update, and a test (or a later stress scenario: squeeze, keeper outage, oracle
  * stall...) can evaluate it at any time without a chain.
  *
- * - `randomWalk`: geometric Brownian motion (zero drift) on a fixed step, from a seeded generator.
+ * - `randomWalk`: geometric Brownian motion (zero drift) on a fixed step, from a seeded generator,
+ *   with optional jumps (crypto returns have fat tails: the odd 3% candle is what liquidates).
  * - `crash`: a random walk that, after a warm-up, falls by `drop` linearly over `crashSeconds`,
  *   then walks on from the crashed level (`crash50`: -50% within one simulated day).
  * - `replay`: a `timestamp,price` series, linearly interpolated, held flat after its last row.
@@ -62,34 +63,49 @@ export function normalGenerator(uniform: () => number): () => number {
 export interface RandomWalkOptions {
   readonly seed: number;
   readonly initialPrice: number;
-  /** Yearly volatility of log returns (0.75 = 75%). */
+  /** Yearly volatility of the continuous part of log returns (0.75 = 75%). */
   readonly annualVolatility: number;
+  /** Expected jumps per simulated day (a Poisson process). Default 0. */
+  readonly jumpsPerDay?: number;
+  /** Standard deviation of a jump's log return (0.03 = 3%). Default 0. */
+  readonly jumpVolatility?: number;
   /** The walk takes one step per `stepSeconds` of simulated time; the price is constant within a step. Default 60. */
   readonly stepSeconds?: number;
 }
 
 /**
  * Geometric Brownian motion without drift: `log p` moves by `sigma * sqrt(dt) * Z - sigma^2 dt / 2`
- * per step. Steps are generated in order and memoized, so the path is a pure function of time
- * however it is queried (forwards, backwards, repeatedly).
+ * per step, plus, with probability `jumpsPerDay * dt`, a jump `J * Z' - J^2 / 2` (the halves keep
+ * the expected price constant). Every step draws the same three numbers whether it jumps or not,
+ * and steps are generated in order and memoized, so the path is a pure function of time however it
+ * is queried (forwards, backwards, repeatedly).
  */
 export function randomWalk(options: RandomWalkOptions): PricePath {
   const stepSeconds = options.stepSeconds ?? 60;
   requirePositive("initialPrice", options.initialPrice);
   requirePositive("stepSeconds", stepSeconds);
   if (!(options.annualVolatility >= 0)) throw new RangeError(`annualVolatility must be >= 0 (got ${options.annualVolatility})`);
+  const jumpsPerDay = options.jumpsPerDay ?? 0;
+  const jumpVolatility = options.jumpVolatility ?? 0;
+  if (!(jumpsPerDay >= 0) || !(jumpVolatility >= 0)) throw new RangeError("jumpsPerDay and jumpVolatility must be >= 0");
   const dt = stepSeconds / SECONDS_PER_YEAR;
   const sigma = options.annualVolatility * Math.sqrt(dt);
   const drift = (-options.annualVolatility * options.annualVolatility * dt) / 2;
-  const normal = normalGenerator(uniformGenerator(options.seed));
+  const jumpChance = (jumpsPerDay * stepSeconds) / DAY;
+  const uniform = uniformGenerator(options.seed);
+  const normal = normalGenerator(uniform);
+  const step = (): number => {
+    const diffusion = drift + sigma * normal();
+    const jumps = uniform() < jumpChance;
+    const jump = jumpVolatility * normal() - (jumpVolatility * jumpVolatility) / 2;
+    return diffusion + (jumps ? jump : 0);
+  };
   // Log returns since the start: the price at step 0 is the initial price exactly.
   const logReturns: number[] = [0];
   return (seconds) => {
-    const step = Math.floor(requireTime(seconds) / stepSeconds);
-    while (logReturns.length <= step) {
-      logReturns.push((logReturns[logReturns.length - 1] as number) + drift + sigma * normal());
-    }
-    return options.initialPrice * Math.exp(logReturns[step] as number);
+    const index = Math.floor(requireTime(seconds) / stepSeconds);
+    while (logReturns.length <= index) logReturns.push((logReturns[logReturns.length - 1] as number) + step());
+    return options.initialPrice * Math.exp(logReturns[index] as number);
   };
 }
 
@@ -243,8 +259,15 @@ export interface MarketPriceSetup {
   readonly symbol: string;
   /** The price at time 0 (random walk and crash); a replay starts at its series' first price instead. */
   readonly initialPrice: number;
-  /** Yearly volatility of the market's random walk. */
+  /** The market's random walk: yearly volatility and jumps. */
+  readonly volatility: MarketVolatility;
+}
+
+/** A random walk's volatility: the continuous part and the jumps. */
+export interface MarketVolatility {
   readonly annualVolatility: number;
+  readonly jumpsPerDay: number;
+  readonly jumpVolatility: number;
 }
 
 export interface ExchangePathsOptions {
@@ -260,8 +283,14 @@ export interface ExchangePathsOptions {
   readonly replaySeries?: PriceSeries;
 }
 
-/** Yearly volatilities close to ETH's and BTC's realized ones. */
-export const DEFAULT_VOLATILITY: Readonly<Record<string, number>> = { ETH: 0.75, BTC: 0.55 };
+/**
+ * Close to ETH's and BTC's realized volatility (about 72% and 56% a year in all): a continuous
+ * part and a jump every other day on average, of 3% (ETH) and 2.5% (BTC).
+ */
+export const DEFAULT_VOLATILITY: Readonly<Record<string, MarketVolatility>> = {
+  ETH: { annualVolatility: 0.6, jumpsPerDay: 0.5, jumpVolatility: 0.03 },
+  BTC: { annualVolatility: 0.45, jumpsPerDay: 0.5, jumpVolatility: 0.025 },
+};
 
 /** The crash of the `crash50` scenario. */
 export const CRASH50 = { drop: 0.5, crashSeconds: DAY } as const;
@@ -280,7 +309,7 @@ export function exchangePricePaths(options: ExchangePathsOptions): Record<string
     const walk = randomWalk({
       seed: seedFor(options.seed, market.symbol),
       initialPrice: market.initialPrice,
-      annualVolatility: market.annualVolatility,
+      ...market.volatility,
     });
     paths[market.symbol] =
       options.scenario === "crash50" ? crash({ walk, warmupSeconds: options.warmupSeconds, ...CRASH50 }) : walk;

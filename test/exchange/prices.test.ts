@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
   CRASH50,
+  DEFAULT_VOLATILITY,
   PriceCsvError,
   crash,
   exchangePricePaths,
@@ -18,8 +19,8 @@ import {
 const HOUR = 3600;
 const DAY = 24 * HOUR;
 const markets = [
-  { symbol: "ETH", initialPrice: 3000, annualVolatility: 0.75 },
-  { symbol: "BTC", initialPrice: 60_000, annualVolatility: 0.55 },
+  { symbol: "ETH", initialPrice: 3000, volatility: DEFAULT_VOLATILITY.ETH! },
+  { symbol: "BTC", initialPrice: 60_000, volatility: DEFAULT_VOLATILITY.BTC! },
 ];
 
 function sample(path: (t: number) => number, until: number, step: number): number[] {
@@ -49,6 +50,24 @@ describe("price paths", () => {
     const variance = returns.reduce((sum, r) => sum + r * r, 0) / returns.length;
     const annualized = Math.sqrt((variance * 365 * DAY) / 60);
     assert.ok(Math.abs(annualized - 0.75) < 0.05, `annualized volatility ${annualized}`);
+  });
+
+  it("jumps at their rate and size, keeping the total volatility realistic", () => {
+    const options = { seed: 5, initialPrice: 3000, annualVolatility: 0, jumpsPerDay: 0.5, jumpVolatility: 0.03 };
+    const walk = randomWalk(options);
+    const days = 400;
+    const prices = sample(walk, days * DAY, 60);
+    const jumps = prices.slice(1).map((p, i) => Math.log(p / (prices[i] as number))).filter((r) => r !== 0);
+    // About 0.5 a day: 200 expected, Poisson standard deviation about 14.
+    assert.ok(jumps.length > 150 && jumps.length < 250, `${jumps.length} jumps in ${days} days`);
+    const size = Math.sqrt(jumps.reduce((sum, r) => sum + r * r, 0) / jumps.length);
+    assert.ok(Math.abs(size - 0.03) < 0.005, `jump size ${size}`);
+    assert.deepEqual(sample(randomWalk(options), 10 * DAY, 3600), sample(walk, 10 * DAY, 3600));
+    for (const symbol of ["ETH", "BTC"]) {
+      const v = DEFAULT_VOLATILITY[symbol]!;
+      const total = Math.sqrt(v.annualVolatility ** 2 + 365 * v.jumpsPerDay * v.jumpVolatility ** 2);
+      assert.ok(total > 0.5 && total < 0.8, `${symbol} total yearly volatility ${total}`);
+    }
   });
 
   it("each market gets its own stream from one seed", () => {
