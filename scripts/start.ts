@@ -338,7 +338,7 @@ async function main(): Promise<number> {
   for (const line of introduction) console.log(line);
   const scenarioLabel = replaySeries !== undefined ? `replay ${path.basename(opts.replay ?? "")}` : opts.scenario;
   console.log(
-    `Simulation: ${scenarioLabel}, seed ${opts.seed}, speed ${opts.speed}x: a price update every ${stepSeconds / 60} simulated minutes ` +
+    `Simulation: ${scenarioLabel}, seed ${opts.seed}, speed ${opts.speed}x: a price update every ${stepSeconds >= 60 ? `${stepSeconds / 60} simulated minutes` : `${stepSeconds} simulated seconds`} ` +
       `(${((stepSeconds / opts.speed) * 1000).toFixed(0)} ms); ${opts.traders} traders, ${opts.lps} LPs, keepers ${opts.keepers.length > 0 ? opts.keepers.join(", ") : "off"}.` +
       (replaySeries !== undefined ? ` The series lasts ${(seriesDuration(replaySeries) / 3600).toFixed(1)} simulated hours, then holds its last price.` : ""),
   );
