@@ -97,7 +97,12 @@ function clientFor(env: ActorEnvironment, identity: ActorIdentity): ActorClient 
     async ensureTokens(amount) {
       const { balance } = await aeon.getTokenBalance(account.address);
       if (balance >= amount) return;
-      const hash = await wallet.writeContract({ address: env.deployment.addresses.usdc, abi: mockUsdcAbi, functionName: "mint", args: [account.address, amount * 10n] });
+      const hash = await wallet.writeContract({
+        address: env.deployment.addresses.usdc,
+        abi: mockUsdcAbi,
+        functionName: "mint",
+        args: [account.address, amount * 10n],
+      });
       await env.publicClient.waitForTransactionReceipt({ hash });
     },
   };
@@ -110,21 +115,16 @@ export function describeRefusal(error: unknown): { name: string; message: string
   return { name: error instanceof Error ? error.name : "Error", message: text.split("\n")[0] ?? text };
 }
 
-/**
- * Runs one action; a refusal is counted and logged, never thrown (traders act again later).
- * Returns whether the action succeeded.
- */
-async function attempt(env: ActorEnvironment, who: string, what: string, action: () => Promise<unknown>): Promise<boolean> {
+/** Runs one action; a refusal is counted and logged, never thrown (the actor acts again later). */
+async function attempt(env: ActorEnvironment, who: string, what: string, action: () => Promise<unknown>): Promise<void> {
   try {
     await action();
     env.stats.actions++;
     env.log(`${who} ${what}`);
-    return true;
   } catch (error) {
     const { name, message } = describeRefusal(error);
     env.stats.refusals.set(name, (env.stats.refusals.get(name) ?? 0) + 1);
     env.log(`${who} ${what}: refused (${message})`);
-    return false;
   }
 }
 
