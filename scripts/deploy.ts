@@ -202,6 +202,12 @@ export async function deployAeon(viem: HardhatViemHelpers, options: DeployAeonOp
   if (mocks !== undefined && (options.seedPool ?? true) && parameters.mocks.poolSeedUsdc > 0n) {
     await seedPool({ viem, parameters, mocks, pool, vault, adminAddress, confirm });
   }
+  if (mocks !== undefined && parameters.mocks.insuranceSeedUsdc > 0n) {
+    const amount = parameters.mocks.insuranceSeedUsdc;
+    await confirm("mint insurance seed", await mocks.usdc.write.mint([adminAddress, amount]));
+    await confirm("approve insurance seed", await mocks.usdc.write.approve([vault.address, amount]));
+    await confirm("fundInsurance", await engine.write.fundInsurance([amount]));
+  }
 
   if (firstBlock === undefined) throw new Error("deployAeon: no transaction was sent");
   return {

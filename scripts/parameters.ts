@@ -55,6 +55,13 @@ export interface AeonParameters {
   readonly mocks: {
     /** Settlement-token units the admin deposits into the pool through its first epoch. */
     readonly poolSeedUsdc: bigint;
+    /**
+     * Settlement-token units the admin puts in the insurance fund. Sized by `npm run stress`: a
+     * one-hour keeper outage during a 20% drop, or a 3-hour oracle stall that resumes 15% lower,
+     * leaves bad debt of the order of the affected traders' collateral; 10% of the pool seed
+     * covers both scenarios' crowd with room to spare.
+     */
+    readonly insuranceSeedUsdc: bigint;
   };
 }
 
@@ -159,6 +166,7 @@ export const defaultParameters: AeonParameters = {
   ],
   mocks: {
     poolSeedUsdc: 10_000_000n * 10n ** 6n,
+    insuranceSeedUsdc: 1_000_000n * 10n ** 6n,
   },
 };
 

@@ -111,11 +111,13 @@ describe("deployAeon", () => {
     assert.equal(defaultParameters.markets[1]?.config.skewScale, 50_000n * 10n ** 18n);
   });
 
-  it("seeds the pool through its first epoch: pool cash, the vault's tokens, the admin's shares", async () => {
+  it("seeds the pool through its first epoch and the insurance fund: pool cash, the fund, the vault's tokens, the admin's shares", async () => {
     const seed = defaultParameters.mocks.poolSeedUsdc;
-    assert.ok(d.mocks !== undefined);
+    const insurance = defaultParameters.mocks.insuranceSeedUsdc;
+    assert.ok(d.mocks !== undefined && insurance > 0n);
     assert.equal(await d.contracts.engine.read.poolCash(), seed * 10n ** 12n);
-    assert.equal(await d.mocks.usdc.read.balanceOf([d.addresses.vault]), seed);
+    assert.equal(await d.contracts.engine.read.insuranceFund(), insurance * 10n ** 12n);
+    assert.equal(await d.mocks.usdc.read.balanceOf([d.addresses.vault]), seed + insurance);
     // First depositor: one share per dollar after the 0.1% deposit fee (virtual share and asset 1:1).
     const net = seed * 10n ** 12n - (seed * 10n ** 12n * defaultParameters.poolConfig.depositFee) / 10n ** 18n;
     assert.equal(await d.contracts.pool.read.balanceOf([d.admin]), net);
