@@ -31,7 +31,7 @@ import {
   orderBookAbi,
 } from "../sdk/src/index.js";
 import { type AeonDeployment as ScriptDeployment, deployAeon, deploymentRecord } from "./deploy.js";
-import { type PricePath, randomWalk, seedFor, uniformGenerator } from "./exchange/prices.js";
+import { type PricePath, move, randomWalk, seedFor, uniformGenerator } from "./exchange/prices.js";
 import { type Keeper, createKeeper } from "./keeper/keepers.js";
 
 const HOUR = 3600;
@@ -43,22 +43,6 @@ type Symbol = (typeof SYMBOLS)[number];
 const INITIAL_PRICE: Readonly<Record<Symbol, number>> = { ETH: 3000, BTC: 60_000 };
 const VOLATILITY: Readonly<Record<Symbol, number>> = { ETH: 0.75, BTC: 0.55 };
 const REJECTED = 4; // OrderBook.CancelReason.Rejected: a rule the trader does not control (caps, pause, prices)
-
-// ---------------------------------------------------------------- price paths
-
-/**
- * `walk` until `start`, then a linear move by `change` (-0.5: halves, +0.6: rises 60%) over
- * `duration`, then the walk's relative moves from the moved level.
- */
-export function move(walk: PricePath, start: number, duration: number, change: number): PricePath {
-  if (!(change > -1) || !(duration > 0)) throw new RangeError(`move: change must be > -1 and duration > 0 (got ${change}, ${duration})`);
-  return (t) => {
-    if (t < start) return walk(t);
-    const before = walk(start);
-    if (t < start + duration) return before * (1 + (change * (t - start)) / duration);
-    return before * (1 + change) * (walk(t - duration) / before);
-  };
-}
 
 // ---------------------------------------------------------------- scenarios
 

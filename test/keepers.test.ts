@@ -18,6 +18,7 @@ import { type Address, type EIP1193RequestFn, type Hex, type Transport, custom, 
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { type AeonDeployment as ScriptDeployment, deployAeon, deploymentRecord } from "../scripts/deploy.js";
 import { type Keeper, type KeeperJob, createKeeper } from "../scripts/keeper/keepers.js";
+import { uniformGenerator } from "../scripts/exchange/prices.js";
 import { Metrics, createJsonLogger } from "../scripts/keeper/runtime.js";
 import {
   type AeonClient,
@@ -33,18 +34,6 @@ import {
 const USDC = 10n ** 6n;
 const FEED_UNIT = 10n ** 8n;
 const HOUR = 3600n;
-
-/** A deterministic generator (mulberry32) so a failing run can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Chain {
   connection: NetworkConnection;
@@ -63,7 +52,7 @@ async function newChain(): Promise<Chain> {
 
 /** The in-process node as a transport; `failureRate` of the calls fail, half before reaching the node, half after (the answer is lost). */
 function transportOf(chain: Chain, failureRate = 0, seed = 7): Transport {
-  const random = seeded(seed);
+  const random = uniformGenerator(seed);
   const request = (async (args: { method: string; params?: unknown }) => {
     const params = args.params as readonly { fromBlock?: Hex }[] | undefined;
     const fromBlock = args.method === "eth_getLogs" && params?.[0]?.fromBlock !== undefined ? BigInt(params[0].fromBlock) : undefined;

@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { SCENARIO_NAMES, type ScenarioReport, guaranteeFailures, move, renderChart, reportTable, runScenario } from "../scripts/stress.js";
+import { move } from "../scripts/exchange/prices.js";
+import { SCENARIO_NAMES, type ScenarioReport, guaranteeFailures, renderChart, reportTable, runScenario } from "../scripts/stress.js";
 
 describe("stress scenarios (short form)", () => {
   const reports: ScenarioReport[] = [];
@@ -53,5 +54,6 @@ describe("stress scenarios (short form)", () => {
     assert.equal(path(30), 50);
     assert.equal(path(99), 50);
     assert.throws(() => move(flat, 0, 10, -1), /change must be > -1/);
+    assert.throws(() => move(flat, 0, 0, 0.5), /duration must be a positive number/);
   });
 });

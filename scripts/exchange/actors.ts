@@ -128,6 +128,33 @@ async function attempt(env: ActorEnvironment, who: string, what: string, action:
   }
 }
 
+/**
+ * An actor's life: it starts at a random moment (like real users), then acts and thinks in turn
+ * until the signal aborts. A failed step (the node busy or shutting down) is logged and retried
+ * at the next turn.
+ */
+async function actLoop(
+  env: ActorEnvironment,
+  who: string,
+  thinkMs: readonly [number, number],
+  between: (lo: number, hi: number) => number,
+  signal: AbortSignal,
+  step: () => Promise<void>,
+): Promise<void> {
+  await sleep(between(0, thinkMs[1]), signal);
+  while (!signal.aborted) {
+    await env.limiter.run(async () => {
+      if (signal.aborted) return;
+      try {
+        await step();
+      } catch (error) {
+        env.log(`${who}: ${describeRefusal(error).message}`);
+      }
+    });
+    await sleep(between(thinkMs[0], thinkMs[1]), signal);
+  }
+}
+
 // ---------------------------------------------------------------- traders
 
 /** Leverage a trader picks when it opens: mostly moderate, some high (a 50% crash liquidates them all). */
@@ -151,20 +178,7 @@ export async function runTrader(env: ActorEnvironment, identity: ActorIdentity, 
   const between = (lo: number, hi: number): number => lo + (hi - lo) * random();
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
   const who = identity.name;
-  // Traders start at different moments, like real users.
-  await sleep(between(0, options.thinkMs[1]), signal);
-  while (!signal.aborted) {
-    await env.limiter.run(async () => {
-      if (signal.aborted) return;
-      try {
-        await traderStep();
-      } catch (error) {
-        // A read failed (the node is busy or shutting down): try again next time.
-        env.log(`${who}: ${describeRefusal(error).message}`);
-      }
-    });
-    await sleep(between(options.thinkMs[0], options.thinkMs[1]), signal);
-  }
+  await actLoop(env, who, options.thinkMs, between, signal, traderStep);
 
   async function traderStep(): Promise<void> {
     const [account, markets] = await Promise.all([aeon.getAccount(address), aeon.getMarkets()]);
@@ -291,18 +305,7 @@ export async function runLiquidityProvider(env: ActorEnvironment, identity: Acto
   const random = uniformGenerator(options.seed);
   const between = (lo: number, hi: number): number => lo + (hi - lo) * random();
   const who = identity.name;
-  await sleep(between(0, options.thinkMs[1]), signal);
-  while (!signal.aborted) {
-    await env.limiter.run(async () => {
-      if (signal.aborted) return;
-      try {
-        await lpStep();
-      } catch (error) {
-        env.log(`${who}: ${describeRefusal(error).message}`);
-      }
-    });
-    await sleep(between(options.thinkMs[0], options.thinkMs[1]), signal);
-  }
+  await actLoop(env, who, options.thinkMs, between, signal, lpStep);
 
   async function lpStep(): Promise<void> {
     const { lp } = await aeon.getPool(address);

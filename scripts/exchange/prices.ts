@@ -128,18 +128,25 @@ export interface CrashOptions {
  * updates, the fall comes in steps of the update interval.
  */
 export function crash(options: CrashOptions): PricePath {
-  const crashSeconds = options.crashSeconds ?? DAY;
-  requirePositive("crashSeconds", crashSeconds);
   if (!(options.warmupSeconds >= 0)) throw new RangeError(`warmupSeconds must be >= 0 (got ${options.warmupSeconds})`);
   if (!(options.drop > 0 && options.drop < 1)) throw new RangeError(`drop must be in (0, 1) (got ${options.drop})`);
-  const start = options.warmupSeconds;
-  const end = start + crashSeconds;
+  return move(options.walk, options.warmupSeconds, options.crashSeconds ?? DAY, -options.drop);
+}
+
+/**
+ * `walk` until `start`, then a linear move by `change` (-0.5 halves the price, +0.6 raises it 60%)
+ * over `duration`, then the walk's relative moves from the moved level. Crashes, squeezes and an
+ * oracle's catch-up after a stall are all such moves.
+ */
+export function move(walk: PricePath, start: number, duration: number, change: number): PricePath {
+  requirePositive("duration", duration);
+  if (!(change > -1)) throw new RangeError(`change must be > -1 (got ${change})`);
   return (seconds) => {
     const t = requireTime(seconds);
-    if (t < start) return options.walk(t);
-    const before = options.walk(start);
-    if (t < end) return before * (1 - (options.drop * (t - start)) / crashSeconds);
-    return before * (1 - options.drop) * (options.walk(t - crashSeconds) / before);
+    if (t < start) return walk(t);
+    const before = walk(start);
+    if (t < start + duration) return before * (1 + (change * (t - start)) / duration);
+    return before * (1 + change) * (walk(t - duration) / before);
   };
 }
 

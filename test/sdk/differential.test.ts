@@ -43,6 +43,7 @@ import {
   orderReservation,
   previewTrade,
 } from "../../sdk/src/index.js";
+import { uniformGenerator } from "../../scripts/exchange/prices.js";
 
 const SEED = Number(process.env.AEON_DIFF_SEED ?? 0x5eed_ae0d);
 const CASES = Number(process.env.AEON_DIFF_CASES ?? 1000);
@@ -77,22 +78,10 @@ function differentialParameters(): AeonParameters {
 
 // ---------------------------------------------------------------- seeded PRNG
 
-/** mulberry32: 32-bit state, uniform in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 class Random {
   private readonly next: () => number;
   constructor(seed: number) {
-    this.next = prng(seed);
+    this.next = uniformGenerator(seed);
   }
   float(): number {
     return this.next();
