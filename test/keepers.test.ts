@@ -73,7 +73,11 @@ async function fundedKeeperAccount(chain: Chain) {
   return account;
 }
 
-function keeperOn(chain: Chain, account: Awaited<ReturnType<typeof fundedKeeperAccount>>, options: { jobs?: readonly KeeperJob[]; failureRate?: number; checkpointFile?: string } = {}): Keeper {
+function keeperOn(
+  chain: Chain,
+  account: Awaited<ReturnType<typeof fundedKeeperAccount>>,
+  options: { jobs?: readonly KeeperJob[]; failureRate?: number; checkpointFile?: string; confirmations?: number } = {},
+): Keeper {
   return createKeeper({
     transport: transportOf(chain, options.failureRate ?? 0),
     account,
@@ -84,6 +88,7 @@ function keeperOn(chain: Chain, account: Awaited<ReturnType<typeof fundedKeeperA
     liquidationBatchSize: 4,
     logger: process.env.KEEPER_DEBUG ? createJsonLogger({ level: "debug" }) : undefined,
     ...(options.checkpointFile === undefined ? {} : { checkpointFile: options.checkpointFile }),
+    ...(options.confirmations === undefined ? {} : { confirmations: options.confirmations }),
   });
 }
 
@@ -335,6 +340,14 @@ describe("keepers", () => {
     } finally {
       await fresh.connection.close();
     }
+  });
+
+  it("reads events `confirmations - 1` blocks behind the head and reports the lag", async () => {
+    const keeper = keeperOn(chain, await fundedKeeperAccount(chain), { jobs: ["liquidations"], confirmations: 3 });
+    await keeper.tick();
+    const head = await (await chain.connection.viem.getPublicClient()).getBlockNumber();
+    assert.equal(keeper.stats().lastProcessedBlock, head - 2n);
+    assert.equal(keeper.metrics.value("aeon_keeper_lag_blocks"), 2);
   });
 
   it("completes every job through a transport that fails 20% of calls", async () => {
