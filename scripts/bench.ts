@@ -52,18 +52,18 @@ interface Budget {
 const BUDGETS: readonly Budget[] = [
   // Impossible: 21,000 + 2 new order slots (SPEC 6: two slots, 44,200) + the account's pending-order
   // table slot (its first order, 22,100; liquidation must find the orders) + queue tail (5,000) +
-  // the reservation on the account (5,000) + the latest round (8,900) = 106,200, before the
-  // market's feed, bounds and tier (3 cold slots, 6,300) and the OrderCreated log.
+  // the reservation on the account (5,000) + the latest round (8,900) + the market's feed, bounds
+  // and tier (3 cold slots, 6,300) = 112,500, before the OrderCreated log.
   { figure: "gas.createOrder", target: 110_000, max: 205_000, why: "a market order, the account's first" },
   // Impossible: 21,000 + the position's 2 new slots (44,200) + the market's 4 aggregate slots (20,000)
   // + the account's collateral and market mask (10,000) + 2 ledger slots (10,000) + the order's 2
   // slots and the queue head cleared (15,000 - 9,600) + executor credit and pending table (10,000) +
-  // the fill round's proof (13,100) + curve, fee and cap config (4 slots, 8,400) + accumulators
-  // (4,200) + tier and global config (6,300) = 152,600, before logs and the reserve check.
+  // the fill round (8,900) + curve, fee and cap config (4 slots, 8,400) + accumulators (4,200) +
+  // tier and global config (6,300) = 148,400, and the PositionChanged and OrderExecuted logs
+  // (6,977) = 155,377, before the reserve check.
   { figure: "gas.executeOrder.open", target: 150_000, max: 382_000, why: "opens a position for an account with no other position" },
-  // Impossible: as the open, with the position's slots cleared instead of created (10,000 - 9,600):
-  // 117,500 of storage and proof, and at least 8,000 of logs (PositionChanged, OrderExecuted,
-  // MarketAccrued) = 125,500.
+  // Not met, reachable in principle: as the open with the position's slots cleared instead of
+  // created (10,000 - 9,600), storage, proof and logs come to about 111,600.
   { figure: "gas.executeOrder.close", target: 120_000, max: 224_000, why: "closes an account's only position" },
   // Not met, reachable in principle (bound about 124,000): health (position, config, accumulators,
   // tier, global config: 12 cold slots) + the latest round + the close's writes as above + keeper
