@@ -226,7 +226,8 @@ contract ClearingEngine is EngineBase {
                 price: request.price,
                 acceptablePrice: request.acceptablePrice,
                 reduceOnly: request.reduceOnly,
-                passToPool: false
+                passToPool: false,
+                accrued: false
             }),
             account
         );

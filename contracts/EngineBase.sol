@@ -192,6 +192,7 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
         uint256 acceptablePrice;
         bool reduceOnly;
         bool passToPool; // liquidation in a market without a valid price: no impact, no trading fee
+        bool accrued; // the caller accrued the market in this call already (a liquidation close)
     }
 
     /// @dev Scratch values of one trade, kept in memory to stay clear of the stack limit.
@@ -381,7 +382,7 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
         MarketConfig storage config = _marketConfigs[t.marketId];
         MarketState storage state = _marketStates[t.marketId];
         Position storage pos = _positions[t.accountId][t.marketId];
-        _accrue(t.marketId, config);
+        if (!t.accrued) _accrue(t.marketId, config);
 
         TradeMath memory m;
         m.oldSize = pos.size;
@@ -709,9 +710,18 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
     {
         int256 skew = uint256(state.longSize).toInt() - uint256(state.shortSize).toInt();
         (fundingRate,) = FundingLib.fundingRate(skew, config.skewScale, config.interestRate, config.fundingCap);
+        borrowRate = _borrowRate(config, state, price);
+    }
+
+    /// @dev The yearly borrowing rate at the market's utilization, its open interest valued at `price`.
+    function _borrowRate(MarketConfig storage config, MarketState memory state, uint256 price)
+        internal
+        view
+        returns (uint256)
+    {
         uint256 oiUsd = (uint256(state.longSize) + state.shortSize).mulDivUp(price, WAD);
         uint256 utilization = oiUsd.mulDivUp(WAD, 2 * uint256(config.maxOpenInterestUsd));
-        borrowRate = FundingLib.borrowRate(
+        return FundingLib.borrowRate(
             utilization, config.borrowFloor, config.borrowKink, config.borrowKinkRate, config.borrowMaxRate
         );
     }
@@ -732,7 +742,7 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
         int256 skew = uint256(state.longSize).toInt() - uint256(state.shortSize).toInt();
         (int256 rate, int256 premium) =
             FundingLib.fundingRate(skew, config.skewScale, config.interestRate, config.fundingCap);
-        (, uint256 borrowRate) = _rates(config, state, price);
+        uint256 borrowRate = _borrowRate(config, state, price);
         uint256 interval = config.fundingInterval;
         state.cumFunding = (state.cumFunding + FundingLib.fundingPerUnit(rate, price, dt, interval)).toInt128();
         state.cumBorrow = (state.cumBorrow + FundingLib.borrowPerUnit(borrowRate, price, dt)).toUint128();

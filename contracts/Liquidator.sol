@@ -118,7 +118,8 @@ contract Liquidator is EngineBase {
     {
         MarketConfig storage config = _marketConfigs[marketId];
         int256 size = _positions[accountId][marketId].size;
-        (uint256 latest, ChainlinkLib.Status status) = _latestPrice(config, _marketStates[marketId].lastPrice);
+        // Accrued here for the latest price the close needs; the trade does not read it again.
+        (uint256 latest, ChainlinkLib.Status status) = _accrue(marketId, config);
         (uint256 price, bool valid) = _valuationPrice(config, latest, status, size);
         _trade(
             Trade({
@@ -128,7 +129,8 @@ contract Liquidator is EngineBase {
                 price: price,
                 acceptablePrice: size > 0 ? 0 : type(uint256).max,
                 reduceOnly: true,
-                passToPool: !valid
+                passToPool: !valid,
+                accrued: true
             }),
             account
         );
