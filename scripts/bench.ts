@@ -61,18 +61,18 @@ const BUDGETS: readonly Budget[] = [
   // the fill round (8,900) + curve, fee and cap config (4 slots, 8,400) + accumulators (4,200) +
   // tier and global config (6,300) = 148,400, and the PositionChanged and OrderExecuted logs
   // (6,977) = 155,377, before the reserve check.
-  { figure: "gas.executeOrder.open", target: 150_000, max: 382_000, why: "opens a position for an account with no other position" },
+  { figure: "gas.executeOrder.open", target: 150_000, max: 381_000, why: "opens a position for an account with no other position" },
   // Not met, reachable in principle: as the open with the position's slots cleared instead of
   // created (10,000 - 9,600), storage, proof and logs come to about 111,600.
-  { figure: "gas.executeOrder.close", target: 120_000, max: 224_000, why: "closes an account's only position" },
+  { figure: "gas.executeOrder.close", target: 120_000, max: 223_000, why: "closes an account's only position" },
   // Not met, reachable in principle (bound about 124,000): health (position, config, accumulators,
   // tier, global config: 12 cold slots) + the latest round + the close's writes as above + keeper
   // credit + the order book's pending-order check. Remaining: see README "Gas and performance".
-  { figure: "gas.liquidate.1pos", target: 130_000, max: 226_000, why: "liquidates an account with one position" },
+  { figure: "gas.liquidate.1pos", target: 130_000, max: 217_000, why: "liquidates an account with one position" },
   // Impossible: 21,000 + the latest round (8,900) + 3 accumulator slots rewritten at best packing
   // (index, realized-rate sums, accrual time and price: 15,000) + the settlement checkpoint (5,000)
   // + skew and rate config (3 cold slots, 6,300) = 56,200.
-  { figure: /^gas\.settleFunding\.\d+$/, target: 50_000, max: 107_000, why: "funding settlement is O(1): no position is touched" },
+  { figure: /^gas\.settleFunding\.\d+$/, target: 50_000, max: 106_000, why: "funding settlement is O(1): no position is touched" },
   // Impossible: 21,000 + 2 new slots at least ((owner, subaccount) -> id; id -> owner and collateral:
   // 44,200) + the token's transferFrom (cold token 2,600, 2 balances and the allowance 15,000) = 82,800.
   { figure: "gas.deposit", target: 80_000, max: 156_000, why: "an account's first deposit (creates the account)" },
