@@ -127,7 +127,7 @@ contract ClearingEngine is EngineBase {
         int256 collateral = account.collateral;
         if (amountWad.toInt() > collateral) revert WithdrawExceedsCollateral(amountWad, collateral);
         account.collateral = (collateral - amountWad.toInt()).toInt128();
-        totalCollateral -= amountWad.toInt();
+        _ledger.totalCollateral = (_ledger.totalCollateral - amountWad.toInt()).toInt128();
         if (account.marketMask != 0 && account.collateral < uint256(globalConfig.minCollateral).toInt()) {
             revert InsufficientCollateral(account.collateral, globalConfig.minCollateral);
         }
@@ -145,7 +145,7 @@ contract ClearingEngine is EngineBase {
     function fundInsurance(uint256 amount) external nonReentrant {
         if (amount == 0) revert ZeroAmount();
         uint256 amountWad = amount.toWad(tokenDecimals);
-        insuranceFund += amountWad;
+        _ledger.insuranceFund += amountWad.toUint128();
         emit InsuranceFunded(msg.sender, amountWad);
         vault.pull(msg.sender, amount);
     }
@@ -226,7 +226,8 @@ contract ClearingEngine is EngineBase {
                 price: request.price,
                 acceptablePrice: request.acceptablePrice,
                 reduceOnly: request.reduceOnly,
-                passToPool: false
+                passToPool: false,
+                accrued: false
             }),
             account
         );
@@ -238,8 +239,9 @@ contract ClearingEngine is EngineBase {
     function movePoolCash(int256 delta) external {
         _onlyPool();
         _checkpointLedger();
-        poolCash += delta;
-        emit PoolCashMoved(delta, poolCash);
+        int256 cash = _ledger.poolCash + delta;
+        _ledger.poolCash = cash.toInt128();
+        emit PoolCashMoved(delta, cash);
     }
 
     /// @notice Sets the pending LP epoch cutoff; the pool's state is checkpointed at its first
@@ -261,8 +263,9 @@ contract ClearingEngine is EngineBase {
     /// rate of the interval. Permissionless, once per funding interval; no position is touched.
     /// @param marketId the market
     function settleFunding(uint8 marketId) external {
-        _requireMarket(marketId);
         MarketConfig storage config = _marketConfigs[marketId];
+        // Every listed market has a feed; its slot is read for the price anyway.
+        if (config.feed.aggregator == address(0)) revert UnknownMarket(marketId);
         MarketState storage state = _marketStates[marketId];
         uint256 next = uint256(state.lastSettlement) + config.fundingInterval;
         if (block.timestamp < next) revert FundingNotDue(marketId, next);
@@ -296,6 +299,16 @@ contract ClearingEngine is EngineBase {
         return _marginTiers[marketId];
     }
 
+    /// @notice The initial margin rate of the tier a position opened now at `price` would get (the
+    /// tier its market's total open interest falls in); the order book sizes reservations with it.
+    /// @param marketId the market
+    /// @param price the index price (WAD)
+    /// @return the tier's initial margin rate (WAD)
+    function initialMarginRate(uint8 marketId, uint256 price) external view returns (uint256) {
+        _requireMarket(marketId);
+        return _marginTiers[marketId][_tierFor(marketId, _marketStates[marketId], price)].imr;
+    }
+
     /// @notice A market's stored aggregates and accumulators (as of its last accrual).
     /// @param marketId the market
     /// @return the state
@@ -324,7 +337,7 @@ contract ClearingEngine is EngineBase {
         _requireMarket(marketId);
         MarketConfig storage config = _marketConfigs[marketId];
         state = _marketStates[marketId];
-        (price, status) = _latestPrice(config, state);
+        (price, status) = _latestPrice(config, state.lastPrice);
         (fundingRate, borrowRate) = _rates(config, state, price);
         _accrueInMemory(config, state, price);
     }

@@ -2,7 +2,7 @@
 pragma solidity 0.8.30;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {MathLib} from "./libraries/MathLib.sol";
 import {ChainlinkLib} from "./libraries/ChainlinkLib.sol";
@@ -15,7 +15,7 @@ import {Vault} from "./Vault.sol";
 /// (SPEC sections 3, 4, 5). The engine and its two modules, `Governance` and `Liquidator`,
 /// inherit it; the engine delegatecalls the modules, so all three run on the engine's storage
 /// and the engine stays under the 24 KiB deploy limit.
-abstract contract EngineBase is AccessControl, ReentrancyGuard {
+abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
     using MathLib for uint256;
     using MathLib for int256;
     using SafeCast for uint256;
@@ -143,6 +143,15 @@ abstract contract EngineBase is AccessControl, ReentrancyGuard {
         uint256 positionCount;
     }
 
+    /// @dev The ledger entries every fill writes, in two slots: slot 0 pool cash and total
+    /// collateral, slot 1 the insurance fund and the treasury (128 bits hold 1.7e20 USD in WAD).
+    struct Ledger {
+        int128 poolCash;
+        int128 totalCollateral; // sum of collateral, negative balances included
+        uint128 insuranceFund;
+        uint128 treasury;
+    }
+
     /// @notice The pool's ledger entries as they stood at an epoch's cutoff.
     struct LedgerCheckpoint {
         uint64 epoch;
@@ -183,6 +192,7 @@ abstract contract EngineBase is AccessControl, ReentrancyGuard {
         uint256 acceptablePrice;
         bool reduceOnly;
         bool passToPool; // liquidation in a market without a valid price: no impact, no trading fee
+        bool accrued; // the caller accrued the market in this call already (a liquidation close)
     }
 
     /// @dev Scratch values of one trade, kept in memory to stay clear of the stack limit.
@@ -313,12 +323,9 @@ abstract contract EngineBase is AccessControl, ReentrancyGuard {
 
     // The ledger, in WAD. Token balance of the vault (scaled) >= the sum of the non-negative
     // entries: collateral, poolCash, insurance, treasury, keeper credits (and the pool's own buckets).
-    int256 public poolCash;
+    Ledger internal _ledger;
     uint256 public totalDebt; // sum of negative collateral: a receivable of the pool
-    uint256 public insuranceFund;
-    uint256 public treasury;
     mapping(address => uint256) public keeperCredits;
-    int256 public totalCollateral; // sum of collateral, negative balances included
 
     // LP epochs (SPEC section 6): the pool's state at an epoch's cutoff is checkpointed lazily:
     // the first change after the cutoff records the prior value.
@@ -338,6 +345,34 @@ abstract contract EngineBase is AccessControl, ReentrancyGuard {
     }
 
     /* ------------------------------------------------------------------ */
+    /*                             LEDGER VIEWS                            */
+    /* ------------------------------------------------------------------ */
+
+    /// @notice The pool's cash in the ledger (WAD).
+    /// @return the pool's cash
+    function poolCash() external view returns (int256) {
+        return _ledger.poolCash;
+    }
+
+    /// @notice The sum of every account's collateral, negative balances included (WAD).
+    /// @return the total
+    function totalCollateral() external view returns (int256) {
+        return _ledger.totalCollateral;
+    }
+
+    /// @notice The insurance fund (WAD).
+    /// @return the fund
+    function insuranceFund() external view returns (uint256) {
+        return _ledger.insuranceFund;
+    }
+
+    /// @notice Treasury fees not withdrawn yet (WAD).
+    /// @return the treasury
+    function treasury() external view returns (uint256) {
+        return _ledger.treasury;
+    }
+
+    /* ------------------------------------------------------------------ */
     /*                          INTERNAL: TRADES                           */
     /* ------------------------------------------------------------------ */
 
@@ -347,7 +382,7 @@ abstract contract EngineBase is AccessControl, ReentrancyGuard {
         MarketConfig storage config = _marketConfigs[t.marketId];
         MarketState storage state = _marketStates[t.marketId];
         Position storage pos = _positions[t.accountId][t.marketId];
-        _accrue(t.marketId, config);
+        if (!t.accrued) _accrue(t.marketId, config);
 
         TradeMath memory m;
         m.oldSize = pos.size;
@@ -472,10 +507,11 @@ abstract contract EngineBase is AccessControl, ReentrancyGuard {
         int256 afterwards = before + delta;
         int256 debtChange = (-afterwards).pos().toInt() - (-before).pos().toInt();
         account.collateral = afterwards.toInt128();
-        totalCollateral += delta;
-        if (debtChange >= 0) totalDebt += uint256(debtChange);
-        else totalDebt -= uint256(-debtChange);
-        poolCash += -delta - othersCut.toInt() - debtChange;
+        if (debtChange > 0) totalDebt += uint256(debtChange);
+        else if (debtChange < 0) totalDebt -= uint256(-debtChange);
+        Ledger storage ledger = _ledger;
+        ledger.totalCollateral = (ledger.totalCollateral + delta).toInt128();
+        ledger.poolCash = (ledger.poolCash - delta - othersCut.toInt() - debtChange).toInt128();
     }
 
     /// @dev Credits the insurance and treasury shares of trading fees and returns their sum; the
@@ -486,8 +522,9 @@ abstract contract EngineBase is AccessControl, ReentrancyGuard {
         uint256 lpShare = fees.mulDivUp(g.lpFeeShare, WAD);
         uint256 insuranceShare = fees.mulDivDown(g.insuranceFeeShare, WAD);
         if (insuranceShare > fees - lpShare) insuranceShare = fees - lpShare;
-        insuranceFund += insuranceShare;
-        treasury += fees - lpShare - insuranceShare;
+        Ledger storage ledger = _ledger;
+        ledger.insuranceFund += insuranceShare.toUint128();
+        ledger.treasury += (fees - lpShare - insuranceShare).toUint128();
         othersCut = fees - lpShare;
     }
 
@@ -527,7 +564,7 @@ abstract contract EngineBase is AccessControl, ReentrancyGuard {
             uint256 p = i == marketId ? price : s.lastPrice;
             reserved += MathLib.max(s.longSize, s.shortSize).mulDivUp(p, WAD);
         }
-        (int256 base,) = _poolValuation(false);
+        int256 base = _poolBaseValue();
         uint256 allowed = base > 0 ? uint256(base).mulDivDown(globalConfig.reserveFactor, WAD) : 0;
         if (reserved > allowed) revert ReserveExceeded(reserved, allowed);
     }
@@ -576,12 +613,12 @@ abstract contract EngineBase is AccessControl, ReentrancyGuard {
             if (mask & 1 == 1) {
                 Position storage pos = _positions[accountId][marketId];
                 MarketConfig storage config = _marketConfigs[marketId];
-                MarketState memory state = _marketStates[marketId];
+                MarketState memory state = _loadForAccrual(_marketStates[marketId]);
                 uint256 price;
                 if (marketId == overrideMarket) {
                     price = overridePrice;
                 } else {
-                    (uint256 latest, ChainlinkLib.Status status) = _latestPrice(config, state);
+                    (uint256 latest, ChainlinkLib.Status status) = _latestPrice(config, state.lastPrice);
                     _accrueInMemory(config, state, latest);
                     bool valid;
                     (price, valid) = _valuationPrice(config, latest, status, pos.size);
@@ -641,7 +678,7 @@ abstract contract EngineBase is AccessControl, ReentrancyGuard {
 
     /// @dev The latest round's price when valid; otherwise the latest positive in-bounds answer
     /// if there is one, else the last valid price stored.
-    function _latestPrice(MarketConfig storage config, MarketState memory state)
+    function _latestPrice(MarketConfig storage config, uint256 lastPrice)
         internal
         view
         returns (uint256 price, ChainlinkLib.Status status)
@@ -652,7 +689,18 @@ abstract contract EngineBase is AccessControl, ReentrancyGuard {
             || status == ChainlinkLib.Status.SequencerDown || status == ChainlinkLib.Status.SequencerGrace;
         price = usable && round.price != 0 && ChainlinkLib.priceStatus(config.feed, round) == ChainlinkLib.Status.Valid
             ? round.price
-            : state.lastPrice;
+            : lastPrice;
+    }
+
+    /// @dev The fields of a market's state that accrual and valuation read, from 3 of its 8 slots
+    /// (sizes, accumulators, last accrual and price); the others stay zero in memory.
+    function _loadForAccrual(MarketState storage stored) internal view returns (MarketState memory state) {
+        state.longSize = stored.longSize;
+        state.shortSize = stored.shortSize;
+        state.cumFunding = stored.cumFunding;
+        state.cumBorrow = stored.cumBorrow;
+        state.lastAccrual = stored.lastAccrual;
+        state.lastPrice = stored.lastPrice;
     }
 
     function _rates(MarketConfig storage config, MarketState memory state, uint256 price)
@@ -662,9 +710,18 @@ abstract contract EngineBase is AccessControl, ReentrancyGuard {
     {
         int256 skew = uint256(state.longSize).toInt() - uint256(state.shortSize).toInt();
         (fundingRate,) = FundingLib.fundingRate(skew, config.skewScale, config.interestRate, config.fundingCap);
+        borrowRate = _borrowRate(config, state, price);
+    }
+
+    /// @dev The yearly borrowing rate at the market's utilization, its open interest valued at `price`.
+    function _borrowRate(MarketConfig storage config, MarketState memory state, uint256 price)
+        internal
+        view
+        returns (uint256)
+    {
         uint256 oiUsd = (uint256(state.longSize) + state.shortSize).mulDivUp(price, WAD);
         uint256 utilization = oiUsd.mulDivUp(WAD, 2 * uint256(config.maxOpenInterestUsd));
-        borrowRate = FundingLib.borrowRate(
+        return FundingLib.borrowRate(
             utilization, config.borrowFloor, config.borrowKink, config.borrowKinkRate, config.borrowMaxRate
         );
     }
@@ -685,7 +742,7 @@ abstract contract EngineBase is AccessControl, ReentrancyGuard {
         int256 skew = uint256(state.longSize).toInt() - uint256(state.shortSize).toInt();
         (int256 rate, int256 premium) =
             FundingLib.fundingRate(skew, config.skewScale, config.interestRate, config.fundingCap);
-        (, uint256 borrowRate) = _rates(config, state, price);
+        uint256 borrowRate = _borrowRate(config, state, price);
         uint256 interval = config.fundingInterval;
         state.cumFunding = (state.cumFunding + FundingLib.fundingPerUnit(rate, price, dt, interval)).toInt128();
         state.cumBorrow = (state.cumBorrow + FundingLib.borrowPerUnit(borrowRate, price, dt)).toUint128();
@@ -702,10 +759,12 @@ abstract contract EngineBase is AccessControl, ReentrancyGuard {
     {
         _checkpointMarket(marketId);
         MarketState storage stored = _marketStates[marketId];
-        MarketState memory state = stored;
-        (price, status) = _latestPrice(config, state);
+        MarketState memory state = _loadForAccrual(stored);
+        (price, status) = _latestPrice(config, state.lastPrice);
         if (status == ChainlinkLib.Status.Valid) stored.lastPrice = price.toUint128();
         if (block.timestamp == state.lastAccrual) return (price, status);
+        state.cumRate = stored.cumRate;
+        state.cumPremium = stored.cumPremium;
         _accrueInMemory(config, state, price);
         stored.cumFunding = state.cumFunding;
         stored.cumBorrow = state.cumBorrow;
@@ -718,13 +777,34 @@ abstract contract EngineBase is AccessControl, ReentrancyGuard {
     /// @dev Base value = cash + debts + funding and borrowing owed by traders; traders' PnL =
     /// sum of size * price - cost. Both from per-market aggregates at the last valid prices.
     function _poolValuation(bool accrueToNow) internal view returns (int256 baseValue, int256 tradersPnl) {
-        baseValue = poolCash + totalDebt.toInt();
+        baseValue = _ledger.poolCash + totalDebt.toInt();
         for (uint8 i; i < marketCount; ++i) {
-            MarketState memory state = _marketStates[i];
+            MarketState storage stored = _marketStates[i];
+            MarketState memory state = _loadForAccrual(stored);
+            state.costSum = stored.costSum;
+            state.fundingSnapSum = stored.fundingSnapSum;
+            state.borrowSnapSum = stored.borrowSnapSum;
             if (accrueToNow) _accrueInMemory(_marketConfigs[i], state, state.lastPrice);
             (int256 receivable, int256 pnl) = _marketValuation(state, state.lastPrice);
             baseValue += receivable;
             tradersPnl += pnl;
+        }
+    }
+
+    /// @dev `_poolValuation(false)`'s base value alone, for the reserve check: it reads no cost
+    /// basis nor price (4 of a market's 8 slots).
+    function _poolBaseValue() internal view returns (int256 baseValue) {
+        baseValue = _ledger.poolCash + totalDebt.toInt();
+        for (uint8 i; i < marketCount; ++i) {
+            MarketState storage stored = _marketStates[i];
+            MarketState memory state;
+            state.longSize = stored.longSize;
+            state.shortSize = stored.shortSize;
+            state.cumFunding = stored.cumFunding;
+            state.cumBorrow = stored.cumBorrow;
+            state.fundingSnapSum = stored.fundingSnapSum;
+            state.borrowSnapSum = stored.borrowSnapSum;
+            baseValue += _receivable(state);
         }
     }
 
@@ -735,10 +815,16 @@ abstract contract EngineBase is AccessControl, ReentrancyGuard {
         pure
         returns (int256 receivable, int256 tradersPnl)
     {
+        receivable = _receivable(state);
+        int256 skew = uint256(state.longSize).toInt() - uint256(state.shortSize).toInt();
+        tradersPnl = MathLib.mulDivCeil(skew, price, WAD) - state.costSum;
+    }
+
+    /// @dev Funding and borrowing traders owe the pool in one market, rounded down (the pool's asset).
+    function _receivable(MarketState memory state) internal pure returns (int256 receivable) {
         int256 skew = uint256(state.longSize).toInt() - uint256(state.shortSize).toInt();
         receivable = MathLib.mulDivFloor(skew * state.cumFunding - state.fundingSnapSum, 1, WAD);
         receivable += (((uint256(state.longSize) + state.shortSize) * state.cumBorrow - state.borrowSnapSum) / WAD).toInt();
-        tradersPnl = MathLib.mulDivCeil(skew, price, WAD) - state.costSum;
     }
 
     /* ------------------------------------------------------------------ */
@@ -750,7 +836,7 @@ abstract contract EngineBase is AccessControl, ReentrancyGuard {
         if (block.timestamp < cutoffTime) return;
         uint64 epoch = cutoffEpoch;
         if (_ledgerCheckpoint.epoch == epoch) return;
-        _ledgerCheckpoint = LedgerCheckpoint(epoch, poolCash, totalDebt);
+        _ledgerCheckpoint = LedgerCheckpoint(epoch, _ledger.poolCash, totalDebt);
     }
 
     /// @dev Records a market's aggregates before their first change after the pending cutoff.
@@ -785,7 +871,7 @@ abstract contract EngineBase is AccessControl, ReentrancyGuard {
         // books the whole amount as paid by the pool and the repaid part as collected; the tokens
         // come from the depositor, so the pool gets the amount back.
         _settleWithPool(account, amountWad.toInt(), 0);
-        poolCash += amountWad.toInt();
+        _ledger.poolCash = (_ledger.poolCash + amountWad.toInt()).toInt128();
         if (debtBefore != 0) emit DebtRepaid(accountId, MathLib.min(uint256(debtBefore), amountWad));
         emit CollateralDeposited(accountId, msg.sender, amountWad, account.collateral);
     }

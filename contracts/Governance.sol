@@ -111,8 +111,9 @@ contract Governance is EngineBase {
     /// @param amount token units
     function withdrawTreasury(address to, uint256 amount) external onlyRole(DEFAULT_ADMIN_ROLE) nonReentrant {
         uint256 amountWad = amount.toWad(tokenDecimals);
-        if (amountWad > treasury) revert InsufficientFund(amountWad, treasury);
-        treasury -= amountWad;
+        uint256 available = _ledger.treasury;
+        if (amountWad > available) revert InsufficientFund(amountWad, available);
+        _ledger.treasury = uint128(available - amountWad);
         emit TreasuryWithdrawn(to, amountWad);
         vault.push(to, amount);
     }

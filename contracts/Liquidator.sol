@@ -86,22 +86,26 @@ contract Liquidator is EngineBase {
         int256 collateral = account.collateral;
         uint256 feeTaken = MathLib.min(fee, collateral.pos());
         uint256 rewardFromAccount = MathLib.min(reward, feeTaken);
-        uint256 rewardFromInsurance = MathLib.min(reward - rewardFromAccount, insuranceFund + feeTaken - rewardFromAccount);
-        insuranceFund = insuranceFund + feeTaken - rewardFromAccount - rewardFromInsurance;
+        Ledger storage ledger = _ledger;
+        uint256 insurance = ledger.insuranceFund;
+        uint256 rewardFromInsurance = MathLib.min(reward - rewardFromAccount, insurance + feeTaken - rewardFromAccount);
+        insurance = insurance + feeTaken - rewardFromAccount - rewardFromInsurance;
         keeperCredits[liquidator] += rewardFromAccount + rewardFromInsurance;
         collateral -= feeTaken.toInt();
-        totalCollateral -= feeTaken.toInt();
+        int256 collateralTotal = ledger.totalCollateral - feeTaken.toInt();
 
         if (collateral < 0) {
             uint256 shortfall = uint256(-collateral);
-            uint256 fromInsurance = MathLib.min(shortfall, insuranceFund);
-            insuranceFund -= fromInsurance;
-            poolCash += fromInsurance.toInt();
+            uint256 fromInsurance = MathLib.min(shortfall, insurance);
+            insurance -= fromInsurance;
+            ledger.poolCash = (ledger.poolCash + fromInsurance.toInt()).toInt128();
             totalDebt -= shortfall;
-            totalCollateral += collateral.abs().toInt();
+            collateralTotal += collateral.abs().toInt();
             collateral = 0;
             emit BadDebt(accountId, shortfall, fromInsurance, shortfall - fromInsurance);
         }
+        ledger.insuranceFund = insurance.toUint128();
+        ledger.totalCollateral = collateralTotal.toInt128();
         account.collateral = collateral.toInt128();
         emit Liquidated(accountId, liquidator, notional, feeTaken, rewardFromAccount + rewardFromInsurance, rewardFromInsurance, collateral);
     }
@@ -113,9 +117,9 @@ contract Liquidator is EngineBase {
         returns (uint256 notional, uint256 fee)
     {
         MarketConfig storage config = _marketConfigs[marketId];
-        MarketState memory state = _marketStates[marketId];
         int256 size = _positions[accountId][marketId].size;
-        (uint256 latest, ChainlinkLib.Status status) = _latestPrice(config, state);
+        // Accrued here for the latest price the close needs; the trade does not read it again.
+        (uint256 latest, ChainlinkLib.Status status) = _accrue(marketId, config);
         (uint256 price, bool valid) = _valuationPrice(config, latest, status, size);
         _trade(
             Trade({
@@ -125,7 +129,8 @@ contract Liquidator is EngineBase {
                 price: price,
                 acceptablePrice: size > 0 ? 0 : type(uint256).max,
                 reduceOnly: true,
-                passToPool: !valid
+                passToPool: !valid,
+                accrued: true
             }),
             account
         );

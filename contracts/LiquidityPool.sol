@@ -2,7 +2,7 @@
 pragma solidity 0.8.30;
 
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {MathLib} from "./libraries/MathLib.sol";
 import {ChainlinkLib} from "./libraries/ChainlinkLib.sol";
@@ -20,7 +20,7 @@ import {Vault} from "./Vault.sol";
 /// know. Deposits and redemptions net; redemptions beyond what the open-interest reserve allows
 /// are filled pro rata and the rest rolls into the next epoch. While traders' profit exceeds the
 /// cap or the pool value is not positive, the epoch defers and everything rolls.
-contract LiquidityPool is ERC20, ReentrancyGuard {
+contract LiquidityPool is ERC20, ReentrancyGuardTransient {
     using MathLib for uint256;
     using MathLib for int256;
     using SafeCast for uint256;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {MathLib} from "./libraries/MathLib.sol";
 import {ChainlinkLib} from "./libraries/ChainlinkLib.sol";
@@ -18,7 +18,7 @@ import {IOrderBook} from "./interfaces/IOrderBook.sol";
 /// order's creation, proved by the executor. Every execution ends in a fill or a cancel; only a
 /// wrong proof reverts. Execution fees, trigger rewards and refunds are pull credits in the
 /// native token.
-contract OrderBook is IOrderBook, ReentrancyGuard {
+contract OrderBook is IOrderBook, ReentrancyGuardTransient {
     using MathLib for uint256;
     using SafeCast for uint256;
     using SafeCast for int256;
@@ -181,9 +181,10 @@ contract OrderBook is IOrderBook, ReentrancyGuard {
     mapping(uint64 => Order) internal _conditional;
     uint64 public conditionalCount;
 
-    /// @dev Each account's pending orders: an occupancy mask and up to 8 order keys.
-    mapping(uint40 => uint8) public pendingMask;
-    mapping(uint40 => mapping(uint256 => uint256)) internal _pendingKeys;
+    /// @dev Each account's pending orders: an occupancy mask and up to 8 order keys of 80 bits
+    /// (a key has 73), in 3 slots: slot 0 the mask (bits 0-7) and keys 0-2, slot 1 keys 3-5, slot 2
+    /// keys 6-7. An account's first order writes one new slot, not a mask slot and a key slot.
+    mapping(uint40 => uint256[3]) internal _pendingTable;
 
     mapping(address => uint256) public nativeCredits;
 
@@ -256,7 +257,7 @@ contract OrderBook is IOrderBook, ReentrancyGuard {
             triggerPrice: uint80(p.triggerPrice)
         });
         orderKey = p.orderType == OrderType.Market ? _enqueue(o) : _storeConditional(o);
-        _pendingKeys[accountId][index] = orderKey;
+        _setPendingKey(accountId, index, orderKey);
         emit OrderCreated(
             orderKey,
             accountId,
@@ -291,11 +292,11 @@ contract OrderBook is IOrderBook, ReentrancyGuard {
     /// @inheritdoc IOrderBook
     function cancelAccountOrders(uint40 accountId, address liquidator) external {
         if (msg.sender != address(engine)) revert NotEngine(msg.sender);
-        uint8 mask = pendingMask[accountId];
+        uint8 mask = pendingMask(accountId);
         uint256 fees;
         for (uint256 index; mask != 0; ++index) {
             if (mask & 1 == 1) {
-                uint256 key = _pendingKeys[accountId][index];
+                uint256 key = _pendingKey(accountId, index);
                 Order storage o = _orderAt(key);
                 fees += uint256(o.executionFeeGwei) * FEE_UNIT;
                 _deleteOrder(key);
@@ -303,7 +304,7 @@ contract OrderBook is IOrderBook, ReentrancyGuard {
             }
             mask >>= 1;
         }
-        pendingMask[accountId] = 0;
+        _setPendingMask(accountId, 0);
         if (fees != 0) _credit(liquidator, fees);
     }
 
@@ -339,7 +340,7 @@ contract OrderBook is IOrderBook, ReentrancyGuard {
         o.createdAt = uint32(block.timestamp);
         o.anchorRoundId = round.roundId;
         orderKey = _enqueue(o);
-        _pendingKeys[o.accountId][o.flags >> 5] = orderKey;
+        _setPendingKey(o.accountId, o.flags >> 5, orderKey);
         if (reward != 0) _credit(msg.sender, reward);
         emit OrderTriggered(conditionalKey, orderKey, msg.sender, round.roundId, round.price);
     }
@@ -404,13 +405,20 @@ contract OrderBook is IOrderBook, ReentrancyGuard {
     /// @param accountId the account
     /// @return keys up to 8 order keys
     function pendingOrders(uint40 accountId) external view returns (uint256[] memory keys) {
-        uint8 mask = pendingMask[accountId];
+        uint8 mask = pendingMask(accountId);
         keys = new uint256[](_popCount(mask));
         uint256 n;
         for (uint256 index; mask != 0; ++index) {
-            if (mask & 1 == 1) keys[n++] = _pendingKeys[accountId][index];
+            if (mask & 1 == 1) keys[n++] = _pendingKey(accountId, index);
             mask >>= 1;
         }
+    }
+
+    /// @notice The occupancy mask of an account's pending-order table (bit i: slot i holds an order).
+    /// @param accountId the account
+    /// @return the mask
+    function pendingMask(uint40 accountId) public view returns (uint8) {
+        return uint8(_pendingTable[accountId][0]);
     }
 
     /// @notice The key of the order at a queue position.
@@ -583,13 +591,7 @@ contract OrderBook is IOrderBook, ReentrancyGuard {
     }
 
     function _currentImr(uint8 marketId, uint256 price) internal view returns (uint256) {
-        EngineBase.MarketState memory state = engine.marketState(marketId);
-        EngineBase.MarginTier[] memory tiers = engine.marginTiers(marketId);
-        uint256 oiUsd = (uint256(state.longSize) + state.shortSize).mulDivUp(price, WAD);
-        for (uint256 i; i + 1 < tiers.length; ++i) {
-            if (oiUsd <= tiers[i].maxOpenInterestUsd) return tiers[i].imr;
-        }
-        return tiers[tiers.length - 1].imr;
+        return engine.initialMarginRate(marketId, price);
     }
 
     function _enqueue(Order memory o) internal returns (uint256 key) {
@@ -615,14 +617,35 @@ contract OrderBook is IOrderBook, ReentrancyGuard {
     }
 
     function _claimPendingSlot(uint40 accountId) internal returns (uint8 index) {
-        uint8 mask = pendingMask[accountId];
+        uint8 mask = pendingMask(accountId);
         while (index < MAX_PENDING_ORDERS && mask & (1 << index) != 0) ++index;
         if (index == MAX_PENDING_ORDERS) revert TooManyPendingOrders(accountId, MAX_PENDING_ORDERS);
-        pendingMask[accountId] = mask | uint8(1 << index);
+        _setPendingMask(accountId, mask | uint8(1 << index));
     }
 
     function _releasePendingSlot(Order memory o) internal {
-        pendingMask[o.accountId] &= ~uint8(1 << (o.flags >> 5));
+        _setPendingMask(o.accountId, pendingMask(o.accountId) & ~uint8(1 << (o.flags >> 5)));
+    }
+
+    function _setPendingMask(uint40 accountId, uint8 mask) internal {
+        uint256[3] storage table = _pendingTable[accountId];
+        table[0] = (table[0] & ~uint256(type(uint8).max)) | mask;
+    }
+
+    function _pendingKey(uint40 accountId, uint256 index) internal view returns (uint256) {
+        (uint256 word, uint256 shift) = _pendingKeyPosition(index);
+        return uint80(_pendingTable[accountId][word] >> shift);
+    }
+
+    function _setPendingKey(uint40 accountId, uint256 index, uint256 key) internal {
+        (uint256 word, uint256 shift) = _pendingKeyPosition(index);
+        uint256[3] storage table = _pendingTable[accountId];
+        table[word] = (table[word] & ~(uint256(type(uint80).max) << shift)) | (key << shift);
+    }
+
+    /// @dev Keys 0-2 follow the mask in slot 0; keys 3-5 and 6-7 fill slots 1 and 2.
+    function _pendingKeyPosition(uint256 index) internal pure returns (uint256 word, uint256 shift) {
+        return index < 3 ? (0, 8 + 80 * index) : ((index - 3) / 3 + 1, 80 * ((index - 3) % 3));
     }
 
     function _credit(address to, uint256 amount) internal {

@@ -2149,6 +2149,30 @@ export const engineAbi = [
     "type": "function"
   },
   {
+    "inputs": [
+      {
+        "internalType": "uint8",
+        "name": "marketId",
+        "type": "uint8"
+      },
+      {
+        "internalType": "uint256",
+        "name": "price",
+        "type": "uint256"
+      }
+    ],
+    "name": "initialMarginRate",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [],
     "name": "insuranceFund",
     "outputs": [
@@ -4639,7 +4663,7 @@ export const orderBookAbi = [
     "inputs": [
       {
         "internalType": "uint40",
-        "name": "",
+        "name": "accountId",
         "type": "uint40"
       }
     ],

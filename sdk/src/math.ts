@@ -387,16 +387,18 @@ export function accountHealth(
   now: bigint,
   override?: PriceOverride,
 ): Health {
+  // A keeper values many accounts per block: one pass over the mask's bits, no per-position
+  // allocation when the states are accrued to `now` already, and each |size| * price once.
   let equity = account.collateral;
   let positivePnl = 0n;
   let initialMargin = 0n;
   let maintenanceMargin = 0n;
   let pricesValid = true;
   let positionCount = 0n;
-  for (let marketId = 0; account.marketMask >> BigInt(marketId) !== 0n; ++marketId) {
-    if (((account.marketMask >> BigInt(marketId)) & 1n) === 0n) continue;
-    const position = positions.find((p) => p.marketId === marketId)?.position;
-    if (position === undefined) throw new Error(`aeon math: no position for market ${marketId} in the mask`);
+  let mask = account.marketMask;
+  for (let marketId = 0; mask !== 0n; ++marketId, mask >>= 1n) {
+    if ((mask & 1n) === 0n) continue;
+    const position = positionIn(positions, marketId);
     const { config, state: stored } = at(markets, marketId, "market");
     let price: bigint;
     let state = stored;
@@ -404,24 +406,35 @@ export function accountHealth(
       price = override.price;
     } else {
       const latest = at(prices, marketId, "price");
-      state = accrueMarket(stored, config, latest.price, now);
+      if (now > stored.lastAccrual) state = accrueMarket(stored, config, latest.price, now);
       const valid = latest.valid && !config.closed;
       price = valid ? latest.price : movedAgainst(latest.price, config.gapBuffer, position.size);
       if (!valid) pricesValid = false;
     }
     const { fundingOwed, borrowOwed } = accruedOnPosition(position, state.cumFunding, state.cumBorrow);
-    const pnl = mulDivFloor(position.size, price, WAD) - position.cost - fundingOwed - borrowOwed;
+    // |size| * price once: the PnL floors it (signed) and the notional rounds it up.
+    const size = position.size;
+    const product = (size < 0n ? -size : size) * price;
+    const notional = product === 0n ? 0n : (product - 1n) / WAD + 1n;
+    const value = size >= 0n ? product / WAD : -notional;
+    const pnl = value - position.cost - fundingOwed - borrowOwed;
     equity += pnl;
-    positivePnl += pos(pnl);
-    const notional = mulDivUp(abs(position.size), price, WAD);
+    if (pnl > 0n) positivePnl += pnl;
     const tier = at(at(tiers, marketId, "tiers"), position.tier, "tier");
     initialMargin += mulDivUp(notional, tier.imr, WAD);
     maintenanceMargin += mulDivUp(notional, tier.mmr, WAD);
     ++positionCount;
   }
   if (positionCount !== 0n) maintenanceMargin += globalConfig.keeperRewardFloor;
-  const liquidatable = !/^0x0{40}$/i.test(account.owner) && equity < maintenanceMargin;
+  const liquidatable = equity < maintenanceMargin && !ZERO_ADDRESS.test(account.owner);
   return { equity, positivePnl, initialMargin, maintenanceMargin, pricesValid, positionCount, liquidatable };
+}
+
+const ZERO_ADDRESS = /^0x0{40}$/i;
+
+function positionIn(positions: readonly PositionEntry[], marketId: number): Position {
+  for (const entry of positions) if (entry.marketId === marketId) return entry.position;
+  throw new Error(`aeon math: no position for market ${marketId} in the mask`);
 }
 
 /**

@@ -209,6 +209,45 @@ contract OrderBookConditionalTest is OrderBookFixture {
         assertEq(book.pendingOrders(a).length, 8, "eight pending");
     }
 
+    function test_eightPendingOrdersKeepTheirKeysInThePackedTable() public {
+        uint40 a = depositFor(alice, 0, 10_000e6);
+        uint256[] memory keys = new uint256[](8);
+        for (uint256 i; i < 8; ++i) {
+            // Queued keys carry the queue flag (bit 72) and the market: the widest keys the table holds.
+            keys[i] = i % 2 == 0
+                ? marketOrder(alice, 0, BTC, 0.01e18, type(uint256).max)
+                : conditionalOrder(alice, 0, ETH, OrderBook.OrderType.Limit, false, 0.1e18, 2000e18);
+        }
+        assertEq(uint256(book.pendingMask(a)), 0xff, "all eight slots taken");
+        uint256[] memory pending = book.pendingOrders(a);
+        for (uint256 i; i < 8; ++i) {
+            assertEq(pending[i], keys[i], "each key in its slot");
+        }
+
+        // Slot 5 (the second slot word) frees and is taken again without disturbing its neighbours.
+        vm.prank(alice);
+        book.cancelOrder(keys[5]);
+        assertEq(uint256(book.pendingMask(a)), 0xdf, "slot 5 free");
+        keys[5] = conditionalOrder(alice, 0, ETH, OrderBook.OrderType.Limit, false, 0.1e18, 1900e18);
+        pending = book.pendingOrders(a);
+        for (uint256 i; i < 8; ++i) {
+            assertEq(pending[i], keys[i], "keys after the slot is reused");
+        }
+    }
+
+    function test_initialMarginRateIsTheTierOfTheMarketsOpenInterest() public {
+        assertEq(engine.initialMarginRate(ETH, 3000e18), 0.028572e18, "no open interest: the first tier");
+        fundPool(10_000_000e6); // the reserve check allows 0.8 * 20M of notional
+        depositFor(alice, 0, 1_000_000e6);
+        marketOrder(alice, 0, ETH, 4000e18, type(uint256).max); // 12M USD of open interest
+        vm.warp(START + 1);
+        setPrice(ethFeed, 3000e18);
+        executeAt(keeper, ETH, round1(2));
+        assertEq(engine.initialMarginRate(ETH, 3000e18), 0.05e18, "12M USD: the second tier");
+        vm.expectRevert(abi.encodeWithSelector(EngineBase.UnknownMarket.selector, uint256(7)));
+        engine.initialMarginRate(7, 3000e18);
+    }
+
     function test_executionFeeBelowTheMinimumIsRefused() public {
         depositFor(alice, 0, 10_000e6);
         vm.expectRevert(abi.encodeWithSelector(OrderBook.ExecutionFeeTooLow.selector, MIN_FEE - 1 gwei, MIN_FEE));
