@@ -113,7 +113,13 @@ async function main(): Promise<number> {
     logger: log,
     metrics,
   });
-  const server = options.metricsPort === undefined ? undefined : await metrics.serve(options.metricsPort);
+  let server: Awaited<ReturnType<Metrics["serve"]>> | undefined;
+  try {
+    server = options.metricsPort === undefined ? undefined : await metrics.serve(options.metricsPort);
+  } catch (error) {
+    console.error(`keeper: cannot serve metrics on 127.0.0.1:${options.metricsPort} (${(error as Error).message}); pick another --metrics-port or --no-metrics`);
+    return 2;
+  }
   if (server !== undefined) log.info("metrics served", { url: `http://127.0.0.1:${server.port}/metrics` });
 
   const controller = new AbortController();

@@ -163,6 +163,8 @@ export interface ScenarioReport {
   readonly maxLiquidationDelaySeconds: number;
   /** Accounts still liquidatable at the end. */
   readonly liquidatableAtEnd: number;
+  /** Debts of accounts with nothing left to liquidate at the end (the pool's receivable). */
+  readonly debtOutstandingUsd: number;
   readonly tradesRejectedByCaps: number;
   readonly fundingPaidLongUsd: number;
   readonly fundingPaidShortUsd: number;
@@ -254,11 +256,6 @@ export class Simulation {
     const marketId = this.deployment.marketIds[symbol] ?? 0;
     return (await this.d.contracts.engine.read.getPosition([trader.accountId, marketId])).size;
   }
-
-  /** Equity of an account with no position left: its collateral (WAD). */
-  async collateral(accountId: number): Promise<bigint> {
-    return (await this.d.contracts.engine.read.getAccount([accountId])).collateral;
-  }
 }
 
 /** Opens the crowd: traders with 2x to 30x on both markets, mostly on `side`. */
@@ -336,49 +333,51 @@ async function drainPool(sim: Simulation, t: number): Promise<void> {
 }
 
 /**
- * manipulation: two attackers, each with two subaccounts of 1M USDC. One pushes the skew with a
- * large long in subaccount 0 and takes the other side in subaccount 1 (hoping to be paid the
- * premium it created); the other does the reverse. Both hold through three funding intervals
- * (the skew moved by the first leg earns the second leg funding), then unwind. Profit: what the
- * four accounts hold at the end minus what was deposited.
+ * manipulation: two attackers, each with two subaccounts of 1M USDC. Attacker A pushes the skew
+ * with a large long in subaccount 0, holds it an hour (the premium and funding it created stand),
+ * then takes the other side in subaccount 1 hoping to be paid that premium; attacker B does the
+ * reverse (short first) two hours later, so the two never offset each other's skew. Both hold the
+ * hedged pair through three funding intervals, then unwind. Profit: the four accounts' equity at
+ * the end (collateral plus anything still open) minus what was deposited.
  */
 async function manipulate(sim: Simulation, t: number): Promise<void> {
-  const state = manipulation.get(sim) ?? { legs: [] as TraderAccount[], stage: 0, deposited: 0n };
+  const state = manipulation.get(sim) ?? { legs: [] as TraderAccount[], done: new Set<string>(), deposited: 0n };
   manipulation.set(sim, state);
-  const attackers = [sim.wallets[5], sim.wallets[6]];
   const size = 300n * WAD; // ~900k USD of ETH per leg
-  if (state.stage === 0 && t >= WARMUP) {
-    for (const wallet of attackers) {
-      if (wallet === undefined) continue;
+  const once = async (label: string, at: number, action: () => Promise<void>) => {
+    if (t < at || state.done.has(label)) return;
+    state.done.add(label);
+    await action();
+  };
+  await once("fund", WARMUP, async () => {
+    for (const wallet of [sim.wallets[5], sim.wallets[6]]) {
+      if (wallet === undefined) throw new Error("stress: the network has too few accounts");
       for (const sub of [0, 1]) {
         const accountId = await sim.fund(wallet, sub, 1_000_000n * USDC);
         state.legs.push({ wallet, subaccount: sub, accountId });
         state.deposited += 1_000_000n * WAD;
       }
     }
-    const [a0, , b0] = state.legs;
-    if (a0 !== undefined) await sim.order(a0, "ETH", size); // attacker A: long first
-    if (b0 !== undefined) await sim.order(b0, "ETH", -size); // attacker B: short first
-    state.stage = 1;
-  } else if (state.stage === 1 && t >= WARMUP + HOUR) {
-    const [, a1, , b1] = state.legs;
-    if (a1 !== undefined) await sim.order(a1, "ETH", -size);
-    if (b1 !== undefined) await sim.order(b1, "ETH", size);
-    state.stage = 2;
-  } else if (state.stage === 2 && t >= WARMUP + 25 * HOUR) {
+  });
+  const [a0, a1, b0, b1] = state.legs;
+  if (a0 === undefined || a1 === undefined || b0 === undefined || b1 === undefined) return;
+  await once("A moves the skew", WARMUP, async () => void (await sim.order(a0, "ETH", size)));
+  await once("A hedges", WARMUP + HOUR, async () => void (await sim.order(a1, "ETH", -size)));
+  await once("B moves the skew", WARMUP + 2 * HOUR, async () => void (await sim.order(b0, "ETH", -size)));
+  await once("B hedges", WARMUP + 3 * HOUR, async () => void (await sim.order(b1, "ETH", size)));
+  await once("unwind", WARMUP + 25 * HOUR, async () => {
     for (const leg of state.legs) {
       const current = await sim.size(leg, "ETH");
       if (current !== 0n) await sim.order(leg, "ETH", -current, true);
     }
-    state.stage = 3;
-  } else if (state.stage === 3 && t >= WARMUP + 26 * HOUR - HOUR / 2) {
-    let held = 0n;
-    for (const leg of state.legs) held += await sim.collateral(leg.accountId);
-    sim.attackerProfitUsd = wadToUsd(held - state.deposited);
-    state.stage = 4;
-  }
+  });
+  await once("measure", WARMUP + 26 * HOUR - HOUR / 2, async () => {
+    let equity = 0n;
+    for (const leg of state.legs) equity += (await sim.d.contracts.engine.read.accountHealth([leg.accountId]))[0].equity;
+    sim.attackerProfitUsd = wadToUsd(equity - state.deposited);
+  });
 }
-const manipulation = new WeakMap<Simulation, { legs: TraderAccount[]; stage: number; deposited: bigint }>();
+const manipulation = new WeakMap<Simulation, { legs: TraderAccount[]; done: Set<string>; deposited: bigint }>();
 
 function wadToUsd(value: bigint): number {
   return Number(value / 10n ** 12n) / 1e6;
@@ -425,7 +424,7 @@ async function simulate(sim: Simulation, name: StressScenarioName, p: ScenarioPl
   sim.startTimestamp = start;
   const insuranceStart = await d.contracts.engine.read.insuranceFund();
   const samples: SharePricePoint[] = [];
-  const cumFunding = new Map<number, bigint>();
+  const lastSample = new Map<number, { cumFunding: bigint; longSize: bigint; shortSize: bigint }>();
   let fundingLong = 0n;
   let fundingShort = 0n;
   let peakShare = 0;
@@ -447,12 +446,13 @@ async function simulate(sim: Simulation, name: StressScenarioName, p: ScenarioPl
     // Samples: the pool's share price, the insurance fund, funding accrued per side since the last step.
     const [pool, markets] = await Promise.all([getPool(keeperClient(sim)), getMarkets(keeperClient(sim))]);
     for (const market of markets) {
-      const previous = cumFunding.get(market.marketId);
-      cumFunding.set(market.marketId, market.state.cumFunding);
+      // Funding since the last sample accrued on the open interest held then.
+      const previous = lastSample.get(market.marketId);
+      lastSample.set(market.marketId, { cumFunding: market.state.cumFunding, longSize: market.state.longSize, shortSize: market.state.shortSize });
       if (previous === undefined) continue;
-      const delta = market.state.cumFunding - previous;
-      fundingLong += (market.state.longSize * delta) / WAD;
-      fundingShort -= (market.state.shortSize * delta) / WAD;
+      const delta = market.state.cumFunding - previous.cumFunding;
+      fundingLong += (previous.longSize * delta) / WAD;
+      fundingShort -= (previous.shortSize * delta) / WAD;
     }
     // Token units (6 decimals) one whole share is worth.
     const sharePrice = Number(pool.sharePrice) / 1e6;
@@ -501,6 +501,7 @@ async function simulate(sim: Simulation, name: StressScenarioName, p: ScenarioPl
     liquidations,
     maxLiquidationDelaySeconds: Number(sim.maxDelay.seconds),
     liquidatableAtEnd,
+    debtOutstandingUsd: wadToUsd(await d.contracts.engine.read.totalDebt()),
     tradesRejectedByCaps: rejectedByCaps,
     fundingPaidLongUsd: wadToUsd(fundingLong),
     fundingPaidShortUsd: wadToUsd(fundingShort),

@@ -215,6 +215,36 @@ describe("keepers", () => {
     assert.equal(keeper.stats().transactions, 4, "an idle pass sends nothing");
   });
 
+  it("executes past runs of holes liquidations leave in the queue (32 and 40 in a row)", async () => {
+    const people = await traders(chain, 10);
+    const trader = people[9];
+    assert.ok(trader !== undefined);
+    const liquidator = keeperOn(chain, await fundedKeeperAccount(chain), { jobs: ["liquidations"] });
+    const executor = keeperOn(chain, await fundedKeeperAccount(chain), { jobs: ["orders"] });
+    await trader.aeon.deposit({ amount: 50_000n * USDC, authorization: "approve" });
+    const holesThenOrder = async (accounts: { aeon: AeonClient }[], eth: bigint) => {
+      await openPositions(chain, executor, accounts, [25], eth);
+      for (const person of accounts) {
+        for (let i = 0; i < 8; ++i) await person.aeon.createOrder({ market: "ETH", sizeDelta: WAD / 100n, acceptablePrice: NO_PRICE_BOUND });
+      }
+      const before = liquidator.stats().liquidations;
+      await postPrices(chain, (eth * 9n) / 10n); // the 25x accounts go under; their 8 orders each become holes
+      await liquidator.tick();
+      assert.equal(liquidator.stats().liquidations - before, accounts.length);
+      const order = await trader.aeon.createOrder({ market: "ETH", sizeDelta: WAD, acceptablePrice: NO_PRICE_BOUND });
+      await postPrices(chain, (eth * 9n) / 10n);
+      await executor.tick();
+      const executed = (await eventsOf(chain)).filter((e) => e.eventName === "OrderExecuted").map((e) => e.args.orderKey);
+      assert.ok(executed.includes(order.orderKey), `the order behind ${accounts.length * 8} holes executed`);
+    };
+    await holesThenOrder(people.slice(0, 4), 3000n);
+    await holesThenOrder(people.slice(4, 9), 2700n);
+    assert.equal(liquidator.stats().liquidations, 9);
+    assert.equal(executor.stats().errors, 0);
+    const [head, tail] = await chain.d.contracts.orderBook.read.queues([0]);
+    assert.equal(head, tail, "the queue is empty");
+  });
+
   it("proves a fill round across a Chainlink phase change", async () => {
     const [alice] = await traders(chain, 1);
     assert.ok(alice !== undefined && chain.d.mocks !== undefined);

@@ -146,6 +146,8 @@ interface CheckpointV1 {
   readonly lastProcessedBlock: bigint;
   /** That block's hash: a checkpoint from a chain that was reset or reorganized is not resumed. */
   readonly lastProcessedBlockHash: Hex;
+  /** The jobs that built it: a liquidator cannot resume a checkpoint that did not track accounts. */
+  readonly jobs: readonly KeeperJob[];
   readonly accounts: readonly (readonly [number, TrackedAccount])[];
   /** Accounts whose events were processed but whose state was not re-read yet. */
   readonly dirtyAccounts: readonly number[];
@@ -215,6 +217,7 @@ class AeonKeeper implements Keeper {
   /** Work items that failed for reasons other than the protocol's answer: retried after a growing pause. */
   readonly #failures = new Map<string, { count: number; retryAtTick: number }>();
   #tickCount = 0;
+  #logBlockRange: bigint;
   /** Batch kinds whose gas the node estimates from now on (a fixed bound failed once). */
   readonly #estimateGasFor = new Set<"liquidations" | "orders">();
 
@@ -246,6 +249,7 @@ class AeonKeeper implements Keeper {
       confirmations: Math.max(1, options.confirmations ?? 1),
     };
     this.#lastProcessedBlock = options.deployment.deploymentBlock - 1n;
+    this.#logBlockRange = options.logBlockRange ?? 2_000n;
   }
 
   stats(): KeeperStats {
@@ -293,7 +297,14 @@ class AeonKeeper implements Keeper {
       await this.#loadCheckpoint();
       const head = await this.#publicClient.getBlockNumber({ cacheTime: 0 });
       this.metrics.set("aeon_keeper_head_block", Number(head));
-      await this.#scanEvents(head);
+      try {
+        await this.#scanEvents(head);
+      } catch (error) {
+        // A node that refuses the range: smaller ranges next time; the jobs still run on what is known.
+        this.#logBlockRange = this.#logBlockRange > 1n ? this.#logBlockRange / 2n : 1n;
+        this.metrics.inc("aeon_keeper_errors_total", 1, { job: "events" });
+        this.#log.warn("event scan failed", { fromBlock: this.#lastProcessedBlock + 1n, range: this.#logBlockRange, error: errorMessage(error) });
+      }
       const [markets, globalTuple] = await Promise.all([
         getMarkets(this.#client, { blockNumber: head }),
         this.#jobs.has("liquidations")
@@ -328,7 +339,7 @@ class AeonKeeper implements Keeper {
     if (!this.#jobs.has("orders") && !this.#jobs.has("liquidations")) return;
     const { clearingEngine, orderBook } = this.#options.deployment.addresses;
     const safe = head - BigInt(this.#client.confirmations - 1);
-    const range = this.#options.logBlockRange ?? 2_000n;
+    const range = this.#logBlockRange;
     while (this.#lastProcessedBlock < safe && !this.#stopping.signal.aborted) {
       const fromBlock = this.#lastProcessedBlock + 1n;
       const toBlock = fromBlock + range - 1n < safe ? fromBlock + range - 1n : safe;
@@ -357,7 +368,7 @@ class AeonKeeper implements Keeper {
     }
   }
 
-  /** Re-reads the accounts the events touched (only those with positions stay tracked). */
+  /** Re-reads the accounts the events touched (those with positions or a debt stay tracked). */
   async #refreshAccounts(): Promise<void> {
     const ids = [...this.#dirtyAccounts];
     const lens = this.#options.deployment.addresses.lens;
@@ -366,7 +377,8 @@ class AeonKeeper implements Keeper {
       await Promise.all(
         ids.slice(i, i + concurrency).map(async (accountId) => {
           const view = await this.#publicClient.readContract({ address: lens, abi: lensAbi, functionName: "account", args: [accountId] });
-          if (view.account.marketMask === 0n) this.#accounts.delete(accountId);
+          // An account with no position but a debt is liquidatable too (its debt is written off).
+          if (view.account.marketMask === 0n && view.account.collateral >= 0n) this.#accounts.delete(accountId);
           else this.#accounts.set(accountId, { account: view.account, positions: view.positions });
           this.#dirtyAccounts.delete(accountId);
         }),
@@ -426,27 +438,31 @@ class AeonKeeper implements Keeper {
     const batchSize = this.#options.orderBatchSize ?? 16;
     const fillRoundIds: bigint[] = [];
     const previousRoundIds: bigint[] = [];
+    // Liquidations leave holes; each entry of the batch skips at most 32 of them before its order,
+    // and an entry that meets a 33rd hole only pops the 32 (its round pair is not read). The
+    // batch mirrors that: a pop-only (0, 0) entry for every 33rd consecutive hole.
     let holes = 0;
+    let end = head; // the queue position after the batch's last entry
     for (let seq = head; seq < tail && fillRoundIds.length < batchSize; ++seq) {
       const key = QUEUED_FLAG | (BigInt(marketId) << 64n) | seq;
       const order = await this.#queuedOrder(key);
       if (order.accountId === 0) {
-        // A hole left by a liquidation: the contract skips at most 32 before an order.
-        if (++holes >= MAX_HOLES_SKIPPED) break;
+        if (++holes > MAX_HOLES_SKIPPED) {
+          fillRoundIds.push(0n);
+          previousRoundIds.push(0n);
+          end = seq;
+          holes = 1;
+        }
         continue;
       }
-      holes = 0;
       const proof = await this.#fillRound(key, market, order, now);
       if (proof === undefined) break;
       fillRoundIds.push(proof.fillRoundId);
       previousRoundIds.push(proof.previousRoundId);
+      holes = 0;
+      end = seq + 1n;
     }
-    if (fillRoundIds.length === 0) {
-      if (holes < MAX_HOLES_SKIPPED) return;
-      // Only holes at the head: one call pops them (the round pair is not read).
-      fillRoundIds.push(0n);
-      previousRoundIds.push(0n);
-    }
+    if (fillRoundIds.length === 0) return;
     const result = await this.#write("orders", `execute:${marketId}:${head}`, {
       address: this.#options.deployment.addresses.orderBook,
       abi: orderBookAbi,
@@ -470,7 +486,7 @@ class AeonKeeper implements Keeper {
     this.metrics.inc("aeon_keeper_orders_executed_total", executed);
     this.metrics.inc("aeon_keeper_orders_cancelled_total", cancelled);
     this.metrics.inc("aeon_keeper_orders_expired_total", expired);
-    this.#forgetQueue(marketId, head + BigInt(fillRoundIds.length) + BigInt(holes));
+    this.#forgetQueue(marketId, end);
     this.#log.info("orders executed", { market: marketId, executed, cancelled, expired, hash: result.hash, gasUsed: result.receipt.gasUsed });
   }
 
@@ -636,18 +652,23 @@ class AeonKeeper implements Keeper {
   ): Promise<WriteResult | "skipped" | "failed"> {
     if (this.#stopping.signal.aborted) return "skipped";
     const failure = this.#failures.get(item);
-    if (failure !== undefined && failure.retryAtTick > this.#tickCount) return "skipped";
+    // Liquidations never pause: in a crash the next pass must try again at once.
+    if (failure !== undefined && failure.retryAtTick > this.#tickCount && job !== "liquidations") return "skipped";
     try {
       const result = await sendContractWrite(this.#client, call);
       this.#failures.delete(item);
       this.metrics.inc("aeon_keeper_transactions_total", 1, { job });
       return result;
     } catch (error) {
-      if (error instanceof AeonError) {
+      // A starved feed read means the gas limit was short, not that the work is done.
+      if (error instanceof AeonError && error.errorName !== "InsufficientGasForFeedCall") {
         this.metrics.inc("aeon_keeper_skipped_total", 1, { job });
         this.#log.debug("skipped", { job, item, reason: error.errorName });
         return "skipped";
       }
+      // Whatever happened to the transaction (dropped, never mined, refused), the node's pending
+      // count is the truth for the next one: a dropped transaction must not leave a nonce gap.
+      this.#signer.resetNonce();
       const count = (failure?.count ?? 0) + 1;
       this.#failures.set(item, { count, retryAtTick: this.#tickCount + Math.min(2 ** (count - 1), 64) });
       this.metrics.inc("aeon_keeper_errors_total", 1, { job });
@@ -683,6 +704,10 @@ class AeonKeeper implements Keeper {
       this.#log.warn("checkpoint is for another deployment: ignored", { file });
       return;
     }
+    if (this.#jobs.has("liquidations") && !saved.jobs.includes("liquidations")) {
+      this.#log.warn("checkpoint was written without the liquidations job: rescanning from the deployment block", { file });
+      return;
+    }
     const block = await this.#publicClient.getBlock({ blockNumber: saved.lastProcessedBlock }).catch(() => undefined);
     if (block?.hash !== saved.lastProcessedBlockHash) {
       this.#log.warn("checkpoint does not match this chain (reset or reorganized): rescanning from the deployment block", {
@@ -709,6 +734,7 @@ class AeonKeeper implements Keeper {
       engine: this.#options.deployment.addresses.clearingEngine,
       lastProcessedBlock: this.#lastProcessedBlock,
       lastProcessedBlockHash: block.hash,
+      jobs: [...this.#jobs],
       accounts: [...this.#accounts],
       dirtyAccounts: [...this.#dirtyAccounts],
       conditionalOrders: [...this.#conditionals.values()],

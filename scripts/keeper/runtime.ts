@@ -179,7 +179,13 @@ export function isTransientRpcError(error: unknown): boolean {
   for (const e of chain) {
     const { code, status, message } = e as { code?: unknown; status?: unknown; message?: unknown };
     const text = typeof message === "string" ? message.toLowerCase() : "";
-    if (/revert|nonce too low|already known|known transaction|underpriced|insufficient funds|intrinsic gas|exceeds block gas limit/.test(text)) return false;
+    if (
+      /revert|nonce too low|already known|known transaction|underpriced|insufficient funds|intrinsic gas|exceeds block gas limit|gas required exceeds|out of gas|less than block base fee|fee cap|more than \d+ results|block range|range too large/.test(
+        text,
+      )
+    ) {
+      return false;
+    }
     if (typeof status === "number") return status === 408 || status === 429 || status >= 500;
     // JSON-RPC: 3 execution error, -32600..-32602 malformed or unknown; the rest (-32603 internal,
     // -32005 limit exceeded, -32000 header not found...) can pass.

@@ -506,36 +506,90 @@ export async function getLatestRound(client: Pick<AeonBaseClient, "publicClient"
 /**
  * The first round after `anchorRoundId` whose `startedAt` is strictly after `after`, with its
  * predecessor: the fill round of an order (anchor and creation time) or of an LP epoch (anchor and
- * cutoff), as `ChainlinkLib.proveFirstRoundAfter` checks it. Walks forward from the anchor, into the
- * next phase when the anchor's phase has no further round and the feed moved on. Undefined when the
- * round does not exist yet (or the feed skipped a phase, which no proof spans).
- * @param maxRounds rounds read before giving up (a feed updating many times in the same second)
+ * cutoff), as `ChainlinkLib.proveFirstRoundAfter` checks it. Searches the anchor's phase, then the
+ * next one when the feed moved on (the predecessor of a phase's first round is the previous
+ * phase's last). Binary searches (`startedAt` does not decrease within a phase), so a busy feed
+ * costs a few dozen reads, not one per round. Undefined when the round does not exist yet, or the
+ * feed is more than one phase past the anchor (no proof spans that).
  */
 export async function findFirstRoundAfter(
   client: Pick<AeonBaseClient, "publicClient">,
   feed: Address,
   anchorRoundId: bigint,
   after: bigint,
-  maxRounds = 64,
 ): Promise<RoundProof | undefined> {
-  let previousRoundId = anchorRoundId;
-  let candidate = anchorRoundId + 1n;
-  let latest: OracleRound | undefined;
-  for (let read = 0; read < maxRounds; ++read) {
-    const round = await readRound(client, feed, candidate);
-    if (round === undefined) {
-      latest ??= await readRound(client, feed, undefined);
-      const phase = candidate >> PHASE_SHIFT;
-      if (latest === undefined || latest.roundId >> PHASE_SHIFT !== phase + 1n) return undefined;
-      // The anchor's phase ended at `previousRoundId`; the next phase's first round follows it.
-      candidate = ((phase + 1n) << PHASE_SHIFT) | 1n;
-      continue;
-    }
-    if (round.startedAt > after) return { round, previousRoundId };
-    previousRoundId = candidate;
-    candidate += 1n;
+  const latest = await readRound(client, feed, undefined);
+  if (latest === undefined) return undefined;
+  const anchorPhase = anchorRoundId >> PHASE_SHIFT;
+  const latestPhase = latest.roundId >> PHASE_SHIFT;
+  if (latestPhase !== anchorPhase && latestPhase !== anchorPhase + 1n) return undefined;
+  const lastInAnchorPhase = latestPhase === anchorPhase ? roundNumber(latest.roundId) : await lastRoundNumber(client, feed, anchorPhase, roundNumber(anchorRoundId));
+  let round = await firstStartedAfter(client, feed, anchorPhase, roundNumber(anchorRoundId) + 1n, lastInAnchorPhase, after);
+  let previousRoundId = round === undefined ? 0n : round.roundId - 1n;
+  if (round === undefined && latestPhase !== anchorPhase) {
+    round = await firstStartedAfter(client, feed, latestPhase, 1n, roundNumber(latest.roundId), after);
+    if (round !== undefined) previousRoundId = roundNumber(round.roundId) === 1n ? roundIdOf(anchorPhase, lastInAnchorPhase) : round.roundId - 1n;
   }
-  return undefined;
+  if (round === undefined) return undefined;
+  // The proof needs the predecessor at or before `after` (or the anchor itself).
+  if (previousRoundId !== anchorRoundId) {
+    const previous = await readRound(client, feed, previousRoundId);
+    if (previous === undefined || previous.startedAt > after) return undefined;
+  }
+  return { round, previousRoundId };
+}
+
+const ROUND_NUMBER_MASK = (1n << PHASE_SHIFT) - 1n;
+
+function roundNumber(roundId: bigint): bigint {
+  return roundId & ROUND_NUMBER_MASK;
+}
+
+function roundIdOf(phase: bigint, number: bigint): bigint {
+  return (phase << PHASE_SHIFT) | number;
+}
+
+/** The first round numbered in [lo, hi] of `phase` with `startedAt > after`; undefined when none. */
+async function firstStartedAfter(
+  client: Pick<AeonBaseClient, "publicClient">,
+  feed: Address,
+  phase: bigint,
+  lo: bigint,
+  hi: bigint,
+  after: bigint,
+): Promise<OracleRound | undefined> {
+  if (lo > hi) return undefined;
+  let found = await readRound(client, feed, roundIdOf(phase, hi));
+  if (found === undefined || found.startedAt <= after) return undefined;
+  while (lo < hi) {
+    const mid = (lo + hi) / 2n;
+    const round = await readRound(client, feed, roundIdOf(phase, mid));
+    if (round !== undefined && round.startedAt > after) {
+      hi = mid;
+      found = round;
+    } else {
+      lo = mid + 1n;
+    }
+  }
+  return found;
+}
+
+/** The number of a finished phase's last round, at or after `from` (which exists). */
+async function lastRoundNumber(client: Pick<AeonBaseClient, "publicClient">, feed: Address, phase: bigint, from: bigint): Promise<bigint> {
+  let known = from;
+  let step = 1n;
+  while ((await readRound(client, feed, roundIdOf(phase, known + step))) !== undefined) {
+    known += step;
+    step *= 2n;
+  }
+  // Round `known` exists, `known + step` does not: bisect between them.
+  let missing = known + step;
+  while (missing - known > 1n) {
+    const mid = (known + missing) / 2n;
+    if ((await readRound(client, feed, roundIdOf(phase, mid))) !== undefined) known = mid;
+    else missing = mid;
+  }
+  return known;
 }
 
 async function readRound(client: Pick<AeonBaseClient, "publicClient">, feed: Address, roundId: bigint | undefined): Promise<OracleRound | undefined> {
@@ -551,7 +605,7 @@ async function readRound(client: Pick<AeonBaseClient, "publicClient">, feed: Add
     throw error;
   }
   const [id, answer, startedAt, updatedAt] = raw;
-  // Some aggregators answer an unknown round with zeros instead of reverting.
-  if (updatedAt === 0n) return undefined;
+  // Some aggregators answer an unknown round with zeros instead of reverting, or with another id.
+  if (updatedAt === 0n || (roundId !== undefined && id !== roundId)) return undefined;
   return { roundId: id, answer, startedAt, updatedAt };
 }
