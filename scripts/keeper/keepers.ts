@@ -232,6 +232,7 @@ class AeonKeeper implements Keeper {
     this.#publicClient = createPublicClient({
       transport: retryingTransport(options.transport, {
         policy: options.retry ?? DEFAULT_RETRY_POLICY,
+        signal: this.#stopping.signal,
         onRetry: (method, error) => {
           this.metrics.inc("aeon_keeper_rpc_retries_total", 1, { method });
           this.#log.debug("rpc retry", { method, error: errorMessage(error) });

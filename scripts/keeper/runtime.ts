@@ -217,12 +217,21 @@ export async function withRetry<T>(
  * off, so the policy is the only one). Every read, estimate, send and receipt poll of a keeper
  * goes through it; a resent raw transaction is harmless (same bytes, same hash).
  */
-export function retryingTransport(transport: Transport, options: { readonly policy?: RetryPolicy; readonly onRetry?: (method: string, error: unknown) => void } = {}): Transport {
+export function retryingTransport(
+  transport: Transport,
+  options: {
+    readonly policy?: RetryPolicy;
+    /** Stops retrying (the current failure is thrown) once it aborts: a shutdown does not wait out back-offs. */
+    readonly signal?: AbortSignal;
+    readonly onRetry?: (method: string, error: unknown) => void;
+  } = {},
+): Transport {
   return (config) => {
     const inner = transport({ ...config, retryCount: 0 });
     const request = (args: { method: string; params?: unknown }) =>
       withRetry(() => inner.request(args as Parameters<typeof inner.request>[0]), {
         policy: options.policy,
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
         onRetry: (error) => options.onRetry?.(args.method, error),
       });
     return custom({ request }, { key: `retrying-${inner.config.key}`, name: `Retrying ${inner.config.name}`, retryCount: 0 })(config);
