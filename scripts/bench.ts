@@ -26,7 +26,7 @@ import { createKeeper } from "./keeper/keepers.js";
 import { loadDeployment } from "../sdk/src/deployment.js";
 import { defaultParameters, wad } from "./parameters.js";
 import { accountHealth, accrueMarket } from "../sdk/src/math.js";
-import { toGlobalConfig } from "../sdk/src/reads.js";
+import { findFirstRoundAfter, toGlobalConfig } from "../sdk/src/reads.js";
 import type { Account, MarginTier, MarketEntry, MarketPrice, PositionEntry } from "../sdk/src/types.js";
 
 /* ------------------------------------------------------------------ */
@@ -497,37 +497,37 @@ async function gasSection(figures: Figures, quick: boolean): Promise<void> {
   await b.connection.close();
 }
 
-/**
- * Settles the pool's pending epoch with each market's first round after its cutoff (found by a
- * binary search over the feed's rounds), so that the next measurements run before the next cutoff,
- * as they do when LP epochs settle every hour: no lazy checkpoint is due.
- */
-async function settlePendingEpoch(b: Bench): Promise<void> {
+/** Moves the chain past the current epoch's cutoff; the pool as seen by the keeper's wallet, the epoch and its cutoff. */
+async function pastCutoff(b: Bench) {
   const keeper = await b.as(b.wallet(9));
   const epoch = await keeper.pool.read.currentEpoch();
   const [cutoff] = await keeper.pool.read.epochs([epoch]);
   const now = BigInt(await b.connection.networkHelpers.time.latest());
   if (now <= cutoff) await b.increaseTime(cutoff - now + 1n);
+  return { keeper, epoch, cutoff };
+}
+
+/**
+ * Settles the pool's pending epoch with each market's first round after its cutoff (the SDK's
+ * `findFirstRoundAfter`, as a keeper finds it; a round is posted where none exists yet), so that
+ * the next measurements run before the next cutoff, as they do when LP epochs settle every hour:
+ * no lazy checkpoint is due.
+ */
+async function settlePendingEpoch(b: Bench): Promise<void> {
+  const { keeper, epoch, cutoff } = await pastCutoff(b);
   const fills: bigint[] = [];
   const previous: bigint[] = [];
   for (const m of b.markets) {
-    const [latestId, , startedAt] = await m.feed.read.latestRoundData();
-    if (startedAt <= cutoff) {
-      previous.push(latestId);
-      fills.push(await b.post(m.id));
-      continue;
+    const anchor = await keeper.pool.read.anchorRounds([epoch, m.id]);
+    const find = () => findFirstRoundAfter({ publicClient: b.publicClient }, m.feed.address, anchor, cutoff);
+    let proof = await find();
+    if (proof === undefined) {
+      await b.post(m.id);
+      proof = await find();
     }
-    const phase = (latestId >> 64n) << 64n;
-    let lo = 1n;
-    let hi = latestId - phase;
-    while (lo < hi) {
-      const mid = (lo + hi) / 2n;
-      const [, , midStartedAt] = await m.feed.read.getRoundData([phase | mid]);
-      if (midStartedAt > cutoff) hi = mid;
-      else lo = mid + 1n;
-    }
-    fills.push(phase | lo);
-    previous.push(phase | (lo - 1n));
+    if (proof === undefined) throw new Error(`bench: no round after the cutoff on market ${m.id}`);
+    fills.push(proof.round.roundId);
+    previous.push(proof.previousRoundId);
   }
   await b.gas(keeper.pool.write.settleEpoch([fills, previous]));
   await b.postAll();
@@ -535,11 +535,7 @@ async function settlePendingEpoch(b: Bench): Promise<void> {
 
 /** Moves past the pool's cutoff, posts each market's first round after it and settles the epoch. */
 async function settleEpoch(b: Bench): Promise<number> {
-  const keeper = await b.as(b.wallet(9));
-  const epoch = await keeper.pool.read.currentEpoch();
-  const [cutoff] = await keeper.pool.read.epochs([epoch]);
-  const now = BigInt(await b.connection.networkHelpers.time.latest());
-  if (now <= cutoff) await b.increaseTime(cutoff - now + 1n);
+  const { keeper } = await pastCutoff(b);
   const fills: bigint[] = [];
   const previous: bigint[] = [];
   for (const m of b.markets) {
