@@ -35,9 +35,6 @@ import {
 } from "./parameters.js";
 import { parametersFor, presetFor } from "./networks.js";
 
-/** Token decimals are scaled to WAD once on entry (SPEC section 1). */
-const USDC_DECIMALS = 6;
-
 /** Addresses that exist before the deployment (real networks). Omit to deploy mocks. */
 export interface ExternalDependencies {
   readonly usdc: Address;

@@ -15,9 +15,10 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { network } from "hardhat";
 import type { NetworkConnection } from "hardhat/types/network";
-import { type Address, type EIP1193RequestFn, type WalletClient, createPublicClient, custom, parseEventLogs } from "viem";
+import { type Address, type EIP1193RequestFn, type Transport, type WalletClient, createPublicClient, custom, parseEventLogs } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import {
+  type AeonBaseClient,
   type AeonDeployment,
   NO_PRICE_BOUND,
   WAD,
@@ -191,11 +192,15 @@ export class Simulation {
   readonly traders: TraderAccount[] = [];
   /** Accounts whose liquidatability is watched: first time (chain seconds) each was seen liquidatable. */
   readonly liquidatableSince = new Map<number, bigint>();
-  readonly maxDelay = { seconds: 0n };
+  /** The longest an account stayed liquidatable (chain seconds). */
+  maxLiquidationDelay = 0n;
   attackerProfitUsd: number | undefined;
   /** Settlement-token units paid to redeeming LPs. */
   lpRedeemedAssets = 0n;
-  startTimestamp = 0n;
+  /** The in-process node as a viem transport (the keepers' and the report's reads). */
+  readonly transport: Transport;
+  /** Reads through the SDK (uncached: every step reads the new state). */
+  readonly reader: AeonBaseClient;
 
   private constructor(connection: NetworkConnection, d: ScriptDeployment, wallets: Simulation["wallets"], seed: number) {
     this.connection = connection;
@@ -203,6 +208,16 @@ export class Simulation {
     this.deployment = loadDeployment(JSON.parse(JSON.stringify(deploymentRecord("hardhat", d))));
     this.wallets = wallets;
     this.random = uniformGenerator(seedFor(seed, "actors"));
+    const request = ((args: { method: string; params?: unknown }) =>
+      connection.provider.request(args as Parameters<typeof connection.provider.request>[0])) as EIP1193RequestFn;
+    this.transport = custom({ request });
+    this.reader = {
+      publicClient: createPublicClient({ transport: this.transport, cacheTime: 0 }),
+      signer: undefined,
+      deployment: this.deployment,
+      executionGas: 0n,
+      confirmations: 1,
+    };
   }
 
   static async create(seed: number): Promise<Simulation> {
@@ -408,8 +423,7 @@ async function simulate(sim: Simulation, name: StressScenarioName, p: ScenarioPl
   const publicClient = await sim.publicClientPromise;
   const keeperAccount = privateKeyToAccount(generatePrivateKey());
   await connection.provider.request({ method: "hardhat_setBalance", params: [keeperAccount.address, "0x3635C9ADC5DEA00000"] });
-  const request = ((args: { method: string; params?: unknown }) => connection.provider.request(args as Parameters<typeof connection.provider.request>[0])) as EIP1193RequestFn;
-  const keeper: Keeper = createKeeper({ transport: custom({ request }), account: keeperAccount, deployment, jobs: ["orders", "funding", "liquidations"], pollIntervalMs: 0 });
+  const keeper: Keeper = createKeeper({ transport: sim.transport, account: keeperAccount, deployment, jobs: ["orders", "funding", "liquidations"], pollIntervalMs: 0 });
   const { time } = connection.networkHelpers;
 
   // Extra LPs beside the seed (the admin): they deposit in the first epoch.
@@ -421,7 +435,6 @@ async function simulate(sim: Simulation, name: StressScenarioName, p: ScenarioPl
   }
 
   const start = await sim.now();
-  sim.startTimestamp = start;
   const insuranceStart = await d.contracts.engine.read.insuranceFund();
   const samples: SharePricePoint[] = [];
   const lastSample = new Map<number, { cumFunding: bigint; longSize: bigint; shortSize: bigint }>();
@@ -444,7 +457,7 @@ async function simulate(sim: Simulation, name: StressScenarioName, p: ScenarioPl
     await noteLiquidatable(sim);
 
     // Samples: the pool's share price, the insurance fund, funding accrued per side since the last step.
-    const [pool, markets] = await Promise.all([getPool(keeperClient(sim)), getMarkets(keeperClient(sim))]);
+    const [pool, markets] = await Promise.all([getPool(sim.reader), getMarkets(sim.reader)]);
     for (const market of markets) {
       // Funding since the last sample accrued on the open interest held then.
       const previous = lastSample.get(market.marketId);
@@ -499,7 +512,7 @@ async function simulate(sim: Simulation, name: StressScenarioName, p: ScenarioPl
     sharePriceStart: first?.sharePrice ?? 0,
     sharePriceEnd: last?.sharePrice ?? 0,
     liquidations,
-    maxLiquidationDelaySeconds: Number(sim.maxDelay.seconds),
+    maxLiquidationDelaySeconds: Number(sim.maxLiquidationDelay),
     liquidatableAtEnd,
     debtOutstandingUsd: wadToUsd(await d.contracts.engine.read.totalDebt()),
     tradesRejectedByCaps: rejectedByCaps,
@@ -509,22 +522,6 @@ async function simulate(sim: Simulation, name: StressScenarioName, p: ScenarioPl
     ...(sim.attackerProfitUsd === undefined ? {} : { attackerProfitUsd: sim.attackerProfitUsd }),
     path: samples,
   };
-}
-
-const clients = new WeakMap<Simulation, Parameters<typeof getPool>[0]>();
-function keeperClient(sim: Simulation): Parameters<typeof getPool>[0] {
-  let client = clients.get(sim);
-  if (client === undefined) {
-    const request = ((args: { method: string; params?: unknown }) =>
-      sim.connection.provider.request(args as Parameters<typeof sim.connection.provider.request>[0])) as EIP1193RequestFn;
-    client = { publicClient: createReadClient(request), signer: undefined, deployment: sim.deployment, executionGas: 0n, confirmations: 1 };
-    clients.set(sim, client);
-  }
-  return client;
-}
-
-function createReadClient(request: EIP1193RequestFn) {
-  return createPublicClient({ transport: custom({ request }), cacheTime: 0 });
 }
 
 /** Records when each watched account became liquidatable and, once it no longer is, how long that lasted. */
@@ -538,11 +535,11 @@ async function noteLiquidatable(sim: Simulation): Promise<void> {
     if (liquidatable && since === undefined) sim.liquidatableSince.set(accountId, now);
     if (!liquidatable && since !== undefined) {
       sim.liquidatableSince.delete(accountId);
-      if (now - since > sim.maxDelay.seconds) sim.maxDelay.seconds = now - since;
+      if (now - since > sim.maxLiquidationDelay) sim.maxLiquidationDelay = now - since;
     }
   }
   // Accounts still liquidatable count their delay so far.
-  for (const since of sim.liquidatableSince.values()) if (now - since > sim.maxDelay.seconds) sim.maxDelay.seconds = now - since;
+  for (const since of sim.liquidatableSince.values()) if (now - since > sim.maxLiquidationDelay) sim.maxLiquidationDelay = now - since;
 }
 
 function round(x: number, digits: number): number {

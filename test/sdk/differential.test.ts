@@ -48,7 +48,6 @@ import { uniformGenerator } from "../../scripts/exchange/prices.js";
 const SEED = Number(process.env.AEON_DIFF_SEED ?? 0x5eed_ae0d);
 const CASES = Number(process.env.AEON_DIFF_CASES ?? 1000);
 const USDC = 10n ** 6n;
-const FEED_UNIT = 10n ** 8n;
 const TO_FEED = 10n ** 10n; // WAD price -> 8-decimal answer
 const MARKETS = [0, 1] as const;
 
