@@ -59,6 +59,7 @@ contract ClearingEngine is EngineBase {
         } else if (
             selector == PoolValuation.poolValue.selector || selector == PoolValuation.checkpointAll.selector
                 || selector == PoolValuation.epochValuation.selector || selector == PoolValuation.epochMarket.selector
+                || selector == PoolValuation.poolTotals.selector
         ) {
             module = poolValuation;
         }

@@ -152,6 +152,14 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
         uint128 treasury;
     }
 
+    /// @dev Sums over markets, in one slot: reserved notional (max(long, short) at the last valid
+    /// price, rounded up per market) and the funding and borrowing owed to the pool at the stored
+    /// accumulators (rounded down per market). Equal to the per-market sums at all times.
+    struct PoolTotals {
+        uint128 reservedUsd;
+        int128 receivable;
+    }
+
     /// @notice The pool's ledger entries as they stood at an epoch's cutoff.
     struct LedgerCheckpoint {
         uint64 epoch;
@@ -334,6 +342,10 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
     LedgerCheckpoint internal _ledgerCheckpoint;
     mapping(uint8 => MarketCheckpoint) internal _marketCheckpoints;
 
+    // The sums over markets of `_reservedOf` and `_receivable`, moved by every change of a market, so the
+    // reserve check and the profit cap read the pool's receivables and reserve in O(1).
+    PoolTotals internal _poolTotals;
+
     /* ------------------------------------------------------------------ */
     /*                             CONSTRUCTOR                             */
     /* ------------------------------------------------------------------ */
@@ -468,20 +480,54 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
     /// cost at the current accumulators, and writes the position.
     function _setPosition(MarketState storage state, Position storage pos, int256 newSize, int256 newCost) internal {
         int256 oldSize = pos.size;
-        if (oldSize > 0) state.longSize -= uint256(oldSize).toUint128();
-        else if (oldSize < 0) state.shortSize -= uint256(-oldSize).toUint128();
-        if (newSize > 0) state.longSize += uint256(newSize).toUint128();
-        else if (newSize < 0) state.shortSize += uint256(-newSize).toUint128();
-        int128 cumFunding = state.cumFunding;
-        uint128 cumBorrow = state.cumBorrow;
+        int256 cumFunding = state.cumFunding;
+        uint256 cumBorrow = state.cumBorrow;
+        // What the position owed (exact, WAD^2) leaves the market's receivable with it: its new
+        // snapshots are the current accumulators.
+        int256 fundingOwed = oldSize * (cumFunding - pos.fundingSnap);
+        uint256 borrowOwed = MathLib.abs(oldSize) * (cumBorrow - pos.borrowSnap);
+        _moveTotalsForFill(state, oldSize, newSize, fundingOwed, borrowOwed);
+
         state.costSum += newCost - pos.cost;
         state.fundingSnapSum += newSize * cumFunding - oldSize * pos.fundingSnap;
         state.borrowSnapSum = state.borrowSnapSum + MathLib.abs(newSize) * cumBorrow - MathLib.abs(oldSize) * pos.borrowSnap;
         pos.size = newSize.toInt128();
         pos.cost = newCost.toInt128();
-        pos.fundingSnap = cumFunding;
-        pos.borrowSnap = uint256(cumBorrow).toUint120();
-        if (newSize == 0) pos.tier = 0;
+        // A closed position's snapshots mean nothing: its slots are cleared, for the refund.
+        bool open = newSize != 0;
+        pos.fundingSnap = open ? int128(cumFunding) : int128(0);
+        pos.borrowSnap = open ? cumBorrow.toUint120() : 0;
+        if (!open) pos.tier = 0;
+    }
+
+    /// @dev Writes the market's sides for a position going from `oldSize` to `newSize` and moves
+    /// the pool totals for it, the position taking out the `fundingOwed` and `borrowOwed` (WAD^2)
+    /// it owed. Called before the snapshot sums are written.
+    function _moveTotalsForFill(
+        MarketState storage state,
+        int256 oldSize,
+        int256 newSize,
+        int256 fundingOwed,
+        uint256 borrowOwed
+    ) internal {
+        uint256 longSize = state.longSize;
+        uint256 shortSize = state.shortSize;
+        uint256 lastPrice = state.lastPrice;
+        int256 marketFundingOwed = (longSize.toInt() - shortSize.toInt()) * state.cumFunding - state.fundingSnapSum;
+        uint256 marketBorrowOwed = (longSize + shortSize) * state.cumBorrow - state.borrowSnapSum;
+        uint256 reservedBefore = _reservedOf(longSize, shortSize, lastPrice);
+        if (oldSize > 0) longSize -= uint256(oldSize);
+        else shortSize -= uint256(-oldSize);
+        if (newSize > 0) longSize += uint256(newSize);
+        else shortSize += uint256(-newSize);
+        state.longSize = longSize.toUint128();
+        state.shortSize = shortSize.toUint128();
+        _moveTotals(
+            reservedBefore,
+            _receivableOf(marketFundingOwed, marketBorrowOwed),
+            _reservedOf(longSize, shortSize, lastPrice),
+            _receivableOf(marketFundingOwed - fundingOwed, marketBorrowOwed - borrowOwed)
+        );
     }
 
     /// @dev Funding (signed; negative means the position receives) and borrowing a position owes
@@ -531,7 +577,13 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
     /// @dev Realized profit is scaled by min(1, cap / profit) while traders' net profit exceeds
     /// the cap (maxPnlFactor times the pool's base value) or the pool value is not positive.
     function _scaleProfit(int256 profit) internal view returns (int256) {
-        (int256 base, int256 tradersPnl) = _poolValuation(false);
+        int256 base = _poolBaseValue();
+        int256 tradersPnl;
+        for (uint8 i; i < marketCount; ++i) {
+            MarketState storage s = _marketStates[i];
+            int256 skew = uint256(s.longSize).toInt() - uint256(s.shortSize).toInt();
+            tradersPnl += MathLib.mulDivCeil(skew, s.lastPrice, WAD) - s.costSum;
+        }
         int256 cap = base > 0 ? MathLib.mulDivFloor(base, globalConfig.maxPnlFactor, WAD) : int256(0);
         if (tradersPnl <= cap) return profit;
         if (cap <= 0) return 0;
@@ -558,12 +610,9 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
         uint256 cap = config.maxOpenInterestUsd;
         uint256 sideUsd = uint256(openedLong ? state.longSize : state.shortSize).mulDivUp(price, WAD);
         if (sideUsd > cap) revert OpenInterestCapExceeded(marketId, sideUsd, cap);
-        uint256 reserved;
-        for (uint8 i; i < marketCount; ++i) {
-            MarketState storage s = i == marketId ? state : _marketStates[i];
-            uint256 p = i == marketId ? price : s.lastPrice;
-            reserved += MathLib.max(s.longSize, s.shortSize).mulDivUp(p, WAD);
-        }
+        // The totals hold this market at its last valid price; the fill's own price replaces it.
+        uint256 reserved = _poolTotals.reservedUsd - _reservedOf(state.longSize, state.shortSize, state.lastPrice)
+            + _reservedOf(state.longSize, state.shortSize, price);
         int256 base = _poolBaseValue();
         uint256 allowed = base > 0 ? uint256(base).mulDivDown(globalConfig.reserveFactor, WAD) : 0;
         if (reserved > allowed) revert ReserveExceeded(reserved, allowed);
@@ -760,22 +809,62 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
         _checkpointMarket(marketId);
         MarketState storage stored = _marketStates[marketId];
         MarketState memory state = _loadForAccrual(stored);
+        state.fundingSnapSum = stored.fundingSnapSum;
+        state.borrowSnapSum = stored.borrowSnapSum;
+        uint256 reservedBefore = _reservedOf(state.longSize, state.shortSize, state.lastPrice);
+        int256 receivableBefore = _receivable(state);
         (price, status) = _latestPrice(config, state.lastPrice);
-        if (status == ChainlinkLib.Status.Valid) stored.lastPrice = price.toUint128();
-        if (block.timestamp == state.lastAccrual) return (price, status);
-        state.cumRate = stored.cumRate;
-        state.cumPremium = stored.cumPremium;
-        _accrueInMemory(config, state, price);
-        stored.cumFunding = state.cumFunding;
-        stored.cumBorrow = state.cumBorrow;
-        stored.cumRate = state.cumRate;
-        stored.cumPremium = state.cumPremium;
-        stored.lastAccrual = state.lastAccrual;
-        emit MarketAccrued(marketId, state.cumFunding, state.cumBorrow, price, state.cumRate);
+        if (status == ChainlinkLib.Status.Valid) {
+            state.lastPrice = price.toUint128();
+            stored.lastPrice = state.lastPrice;
+        }
+        if (block.timestamp != state.lastAccrual) {
+            state.cumRate = stored.cumRate;
+            state.cumPremium = stored.cumPremium;
+            _accrueInMemory(config, state, price);
+            stored.cumFunding = state.cumFunding;
+            stored.cumBorrow = state.cumBorrow;
+            stored.cumRate = state.cumRate;
+            stored.cumPremium = state.cumPremium;
+            stored.lastAccrual = state.lastAccrual;
+            emit MarketAccrued(marketId, state.cumFunding, state.cumBorrow, price, state.cumRate);
+        }
+        _moveTotals(
+            reservedBefore,
+            receivableBefore,
+            _reservedOf(state.longSize, state.shortSize, state.lastPrice),
+            _receivable(state)
+        );
+    }
+
+    /// @dev Replaces a market's terms in the pool totals (its reserved notional and receivable)
+    /// by their new values.
+    function _moveTotals(uint256 reservedBefore, int256 receivableBefore, uint256 reservedAfter, int256 receivableAfter)
+        internal
+    {
+        if (reservedAfter == reservedBefore && receivableAfter == receivableBefore) return;
+        PoolTotals storage totals = _poolTotals;
+        totals.reservedUsd = (totals.reservedUsd + reservedAfter - reservedBefore).toUint128();
+        totals.receivable = (totals.receivable + receivableAfter - receivableBefore).toInt128();
+    }
+
+    /// @dev A market's reserved notional: its larger side at `price`, rounded up. Sizes and prices
+    /// are 128-bit, so the product cannot overflow.
+    function _reservedOf(uint256 longSize, uint256 shortSize, uint256 price) internal pure returns (uint256) {
+        return (MathLib.max(longSize, shortSize) * price + (WAD - 1)) / WAD;
+    }
+
+    /// @dev Funding and borrowing owed to the pool from their exact (WAD^2) amounts, each rounded
+    /// down (the pool's asset).
+    function _receivableOf(int256 fundingOwed, uint256 borrowOwed) internal pure returns (int256 receivable) {
+        receivable = fundingOwed / int256(WAD);
+        if (fundingOwed % int256(WAD) < 0) --receivable;
+        receivable += (borrowOwed / WAD).toInt();
     }
 
     /// @dev Base value = cash + debts + funding and borrowing owed by traders; traders' PnL =
-    /// sum of size * price - cost. Both from per-market aggregates at the last valid prices.
+    /// sum of size * price - cost. Both from per-market aggregates at the last valid prices,
+    /// accrued to now when `accrueToNow`.
     function _poolValuation(bool accrueToNow) internal view returns (int256 baseValue, int256 tradersPnl) {
         baseValue = _ledger.poolCash + totalDebt.toInt();
         for (uint8 i; i < marketCount; ++i) {
@@ -791,21 +880,9 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev `_poolValuation(false)`'s base value alone, for the reserve check: it reads no cost
-    /// basis nor price (4 of a market's 8 slots).
-    function _poolBaseValue() internal view returns (int256 baseValue) {
-        baseValue = _ledger.poolCash + totalDebt.toInt();
-        for (uint8 i; i < marketCount; ++i) {
-            MarketState storage stored = _marketStates[i];
-            MarketState memory state;
-            state.longSize = stored.longSize;
-            state.shortSize = stored.shortSize;
-            state.cumFunding = stored.cumFunding;
-            state.cumBorrow = stored.cumBorrow;
-            state.fundingSnapSum = stored.fundingSnapSum;
-            state.borrowSnapSum = stored.borrowSnapSum;
-            baseValue += _receivable(state);
-        }
+    /// @dev `_poolValuation(false)`'s base value in O(1), from the pool totals.
+    function _poolBaseValue() internal view returns (int256) {
+        return _ledger.poolCash + totalDebt.toInt() + _poolTotals.receivable;
     }
 
     /// @dev One market's share of the pool's value: funding and borrowing traders owe the pool
@@ -823,8 +900,10 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
     /// @dev Funding and borrowing traders owe the pool in one market, rounded down (the pool's asset).
     function _receivable(MarketState memory state) internal pure returns (int256 receivable) {
         int256 skew = uint256(state.longSize).toInt() - uint256(state.shortSize).toInt();
-        receivable = MathLib.mulDivFloor(skew * state.cumFunding - state.fundingSnapSum, 1, WAD);
-        receivable += (((uint256(state.longSize) + state.shortSize) * state.cumBorrow - state.borrowSnapSum) / WAD).toInt();
+        receivable = _receivableOf(
+            skew * state.cumFunding - state.fundingSnapSum,
+            (uint256(state.longSize) + state.shortSize) * state.cumBorrow - state.borrowSnapSum
+        );
     }
 
     /* ------------------------------------------------------------------ */

@@ -26,6 +26,14 @@ contract PoolValuation is EngineBase {
         return _poolValuation(true);
     }
 
+    /// @notice The pool totals the reserve check and the profit cap read: the sums over markets of
+    /// reserved notional and of funding and borrowing owed to the pool, as of each market's last change.
+    /// @return reservedUsd sum of max(long, short) * last valid price, rounded up per market
+    /// @return receivable sum of what traders owe the pool at the stored accumulators, rounded down per market
+    function poolTotals() external view returns (uint256 reservedUsd, int256 receivable) {
+        return (_poolTotals.reservedUsd, _poolTotals.receivable);
+    }
+
     /// @notice Records every checkpoint of the pending cutoff not recorded yet (after the cutoff;
     /// a no-op before). Permissionless.
     function checkpointAll() external {

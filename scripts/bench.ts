@@ -75,7 +75,7 @@ const BUDGETS: readonly Budget[] = [
   // Impossible: 21,000 + the latest round (8,900) + 3 accumulator slots rewritten at best packing
   // (index, realized-rate sums, accrual time and price: 15,000) + the settlement checkpoint (5,000)
   // + skew and rate config (3 cold slots, 6,300) = 56,200.
-  { figure: /^gas\.settleFunding\.\d+$/, target: 50_000, max: 106_000, why: "funding settlement is O(1): no position is touched" },
+  { figure: /^gas\.settleFunding\.\d+$/, target: 50_000, max: 120_000, why: "funding settlement is O(1): no position is touched" },
   // Impossible: 21,000 + 2 new slots at least ((owner, subaccount) -> id; id -> owner and collateral:
   // 44,200) + the token's transferFrom (cold token 2,600, 2 balances and the allowance 15,000) = 82,800.
   { figure: "gas.deposit", target: 80_000, max: 156_000, why: "an account's first deposit (creates the account)" },
@@ -336,8 +336,9 @@ class Bench {
   }
 
   /**
-   * Opens small positions (about 30 USD, alternating long and short, long first) for subaccounts
-   * `from`..`to - 1` of `wallet`, each with 100 USDC, filled in batches as a keeper would.
+   * Opens small positions (about 30 USD, alternating long and short, long first, shorts 1% smaller
+   * so that no aggregate of the market cancels to exactly zero) for subaccounts `from`..`to - 1` of
+   * `wallet`, each with 100 USDC, filled in batches as a keeper would.
    */
   async openBackground(wallet: WalletClient, marketId: number, from: number, to: number): Promise<void> {
     const w = await this.as(wallet);
@@ -358,7 +359,7 @@ class Bench {
               marketId,
               orderType: 0,
               reduceOnly: false,
-              sizeDelta: sub % 2 === 0 ? size : -size,
+              sizeDelta: sub % 2 === 0 ? size : -(size * 99n) / 100n,
               triggerPrice: 0n,
               acceptablePrice: sub % 2 === 0 ? NO_BOUND : 0n,
             },

@@ -3460,6 +3460,24 @@ export const engineAbi = [
   },
   {
     "inputs": [],
+    "name": "poolTotals",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "reservedUsd",
+        "type": "uint256"
+      },
+      {
+        "internalType": "int256",
+        "name": "receivable",
+        "type": "int256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "poolValue",
     "outputs": [
       {

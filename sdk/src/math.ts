@@ -714,16 +714,15 @@ export function previewTrade(input: TradeInput): TradePreview {
   states[m] = after;
   const tiers = at(input.tiers, m, "tiers");
   const newTier = newSize === 0n ? 0 : opening !== 0n ? tierFor(after, tiers, price) : position.tier;
-  const positionAfter: Position = {
-    size: newSize,
-    cost: newCost,
-    fundingSnap: accrued.cumFunding,
-    borrowSnap: accrued.cumBorrow,
-    tier: newTier,
-  };
+  // A closed position's slots are cleared (`_setPosition`).
+  const positionAfter: Position =
+    newSize === 0n
+      ? EMPTY_POSITION
+      : { size: newSize, cost: newCost, fundingSnap: accrued.cumFunding, borrowSnap: accrued.cumBorrow, tier: newTier };
 
   if (opening !== 0n) {
-    // _checkOpenInterest: the side opened on, then the reserve over every market.
+    // _checkOpenInterest: the side opened on, then the reserve over every market (the engine reads
+    // the sums from its pool totals, equal to these per-market sums).
     const cap = config.maxOpenInterestUsd;
     const sideUsd = mulDivUp(sizeDelta > 0n ? after.longSize : after.shortSize, price, WAD);
     if (sideUsd > cap) fail({ name: "OpenInterestCapExceeded", args: [m, sideUsd, cap] });

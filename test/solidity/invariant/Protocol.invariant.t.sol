@@ -5,6 +5,7 @@ import {PoolFixture} from "../utils/PoolFixture.sol";
 import {Handler} from "./Handler.sol";
 import {EngineBase} from "../../../contracts/EngineBase.sol";
 import {Governance} from "../../../contracts/Governance.sol";
+import {PoolValuation} from "../../../contracts/PoolValuation.sol";
 
 /// @notice SPEC section 9: what must always hold, over random sequences of deposits,
 /// withdrawals, orders, executions, price moves, time warps, funding settlements, liquidations,
@@ -50,6 +51,8 @@ contract ProtocolInvariantTest is PoolFixture {
     /// the aggregates that value funding and borrowing equal the sums over positions, so what
     /// positions owe is exactly what the pool counts as owed to it.
     function invariant_openInterestAndAccrualAggregatesMatchPositions() public view {
+        uint256 reservedSum;
+        int256 receivableSum;
         for (uint8 m; m < 2; ++m) {
             EngineBase.MarketState memory s = engine.marketState(m);
             uint256 longs;
@@ -72,7 +75,17 @@ contract ProtocolInvariantTest is PoolFixture {
             assertEq(s.fundingSnapSum, fundingProducts, "funding aggregate");
             assertEq(s.borrowSnapSum, borrowProducts, "borrowing aggregate");
             assertEq(s.costSum, costs, "cost aggregate");
+            uint256 largerSide = s.longSize > s.shortSize ? s.longSize : s.shortSize;
+            reservedSum += (largerSide * s.lastPrice + 1e18 - 1) / 1e18;
+            int256 skew = int256(uint256(s.longSize)) - int256(uint256(s.shortSize));
+            int256 fundingOwed = skew * s.cumFunding - s.fundingSnapSum;
+            receivableSum += fundingOwed / 1e18 - (fundingOwed % 1e18 < 0 ? int256(1) : int256(0));
+            receivableSum += int256(((uint256(s.longSize) + s.shortSize) * s.cumBorrow - s.borrowSnapSum) / 1e18);
         }
+        // The O(1) totals the reserve check and the profit cap read equal the per-market sums.
+        (uint256 reservedUsd, int256 receivable) = PoolValuation(address(engine)).poolTotals();
+        assertEq(reservedUsd, reservedSum, "reserved notional total");
+        assertEq(receivable, receivableSum, "receivable total");
     }
 
     /// @dev 9.4: no account is liquidatable right after an action that required E >= IM.
