@@ -862,25 +862,8 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
         receivable += (borrowOwed / WAD).toInt();
     }
 
-    /// @dev Base value = cash + debts + funding and borrowing owed by traders; traders' PnL =
-    /// sum of size * price - cost. Both from per-market aggregates at the last valid prices,
-    /// accrued to now when `accrueToNow`.
-    function _poolValuation(bool accrueToNow) internal view returns (int256 baseValue, int256 tradersPnl) {
-        baseValue = _ledger.poolCash + totalDebt.toInt();
-        for (uint8 i; i < marketCount; ++i) {
-            MarketState storage stored = _marketStates[i];
-            MarketState memory state = _loadForAccrual(stored);
-            state.costSum = stored.costSum;
-            state.fundingSnapSum = stored.fundingSnapSum;
-            state.borrowSnapSum = stored.borrowSnapSum;
-            if (accrueToNow) _accrueInMemory(_marketConfigs[i], state, state.lastPrice);
-            (int256 receivable, int256 pnl) = _marketValuation(state, state.lastPrice);
-            baseValue += receivable;
-            tradersPnl += pnl;
-        }
-    }
-
-    /// @dev `_poolValuation(false)`'s base value in O(1), from the pool totals.
+    /// @dev The pool's base value (cash + debts + what traders owe it at the stored accumulators)
+    /// in O(1), from the pool totals.
     function _poolBaseValue() internal view returns (int256) {
         return _ledger.poolCash + totalDebt.toInt() + _poolTotals.receivable;
     }

@@ -23,7 +23,18 @@ contract PoolValuation is EngineBase {
     /// @return baseValue cash + debts + accrued funding and borrowing owed to the pool
     /// @return tradersPnl sum over markets of size * price - cost
     function poolValue() external view returns (int256 baseValue, int256 tradersPnl) {
-        return _poolValuation(true);
+        baseValue = _ledger.poolCash + totalDebt.toInt();
+        for (uint8 i; i < marketCount; ++i) {
+            MarketState storage stored = _marketStates[i];
+            MarketState memory state = _loadForAccrual(stored);
+            state.costSum = stored.costSum;
+            state.fundingSnapSum = stored.fundingSnapSum;
+            state.borrowSnapSum = stored.borrowSnapSum;
+            _accrueInMemory(_marketConfigs[i], state, state.lastPrice);
+            (int256 receivable, int256 pnl) = _marketValuation(state, state.lastPrice);
+            baseValue += receivable;
+            tradersPnl += pnl;
+        }
     }
 
     /// @notice The pool totals the reserve check and the profit cap read: the sums over markets of

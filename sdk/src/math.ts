@@ -4,7 +4,7 @@
  *
  * Sections: the MathLib mirror, the skew curve (`SkewCurveLib.quote`), funding and borrowing
  * (`FundingLib`, `EngineBase._rates`, `_accrueInMemoryTo`, `_accruedOnPosition`), valuation
- * (`_health`, `_marketValuation`, `_poolValuation`), the liquidation price, the trade preview
+ * (`_health`, `_marketValuation`, `_poolBaseValue`), the liquidation price, the trade preview
  * (`EngineBase._trade` as `ClearingEngine.fill` runs it) and the order reservation
  * (`OrderBook._reservationFor`). SafeCast overflows of the contracts are not modelled.
  */
@@ -305,8 +305,9 @@ export function marketValuation(
 }
 
 /**
- * `EngineBase._poolValuation(false)`: base value (cash + debts + receivables) and traders' PnL,
- * from every market's state as given (not accrued further) at its `lastPrice`.
+ * `EngineBase._poolBaseValue` and `_scaleProfit`'s traders' PnL: base value (cash + debts +
+ * receivables; the engine reads the receivables from its pool totals, equal to these per-market
+ * sums) and traders' PnL, from every market's state as given (not accrued further) at its `lastPrice`.
  */
 export function poolValuation(
   states: readonly MarketState[],

@@ -144,7 +144,7 @@ export interface Health {
   readonly liquidatable: boolean;
 }
 
-/** The pool's ledger entries the engine reads in `_poolValuation`. */
+/** The pool's ledger entries the engine reads in `_poolBaseValue`. */
 export interface PoolLedger {
   readonly poolCash: bigint;
   readonly totalDebt: bigint;
