@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 import {ChainlinkLib} from "./libraries/ChainlinkLib.sol";
 import {EngineBase} from "./EngineBase.sol";
 import {ClearingEngine} from "./ClearingEngine.sol";
+import {Governance} from "./Governance.sol";
 import {OrderBook} from "./OrderBook.sol";
 
 /// @title AeonLens
@@ -58,9 +59,9 @@ contract AeonLens {
     function market(uint8 marketId) public view returns (MarketView memory v) {
         v.marketId = marketId;
         v.config = engine.marketConfig(marketId);
-        v.tiers = engine.marginTiers(marketId);
-        (v.state, v.price, v.status, v.fundingRate, v.borrowRate) = engine.marketSnapshot(marketId);
-        v.nextFundingSettlement = uint256(engine.marketState(marketId).lastSettlement) + v.config.fundingInterval;
+        v.tiers = Governance(address(engine)).marginTiers(marketId);
+        (v.state, v.price, v.status, v.fundingRate, v.borrowRate) = Governance(address(engine)).marketSnapshot(marketId);
+        v.nextFundingSettlement = uint256(v.state.lastSettlement) + v.config.fundingInterval;
         (v.queueHead, v.queueTail) = orderBook.queues(marketId);
     }
 

@@ -141,29 +141,6 @@ contract ClearingEngine is EngineBase {
         vault.push(to, amount);
     }
 
-    /// @notice Adds tokens to the insurance fund.
-    /// @param amount token units, pulled from the caller
-    function fundInsurance(uint256 amount) external nonReentrant {
-        if (amount == 0) revert ZeroAmount();
-        uint256 amountWad = amount.toWad(tokenDecimals);
-        _ledger.insuranceFund += amountWad.toUint128();
-        emit InsuranceFunded(msg.sender, amountWad);
-        vault.pull(msg.sender, amount);
-    }
-
-    /// @notice Withdraws the caller's keeper rewards (liquidation rewards are credited, never pushed).
-    /// @param to recipient
-    /// @return amount token units sent
-    function claimKeeperCredits(address to) external nonReentrant returns (uint256 amount) {
-        uint256 credit = keeperCredits[msg.sender];
-        amount = credit.fromWadDown(tokenDecimals);
-        if (amount == 0) revert ZeroAmount();
-        uint256 creditUsed = amount.toWad(tokenDecimals);
-        keeperCredits[msg.sender] = credit - creditUsed;
-        emit KeeperCreditsClaimed(msg.sender, to, creditUsed);
-        vault.push(to, amount);
-    }
-
     /* ------------------------------------------------------------------ */
     /*                      ORDER BOOK AND POOL HOOKS                      */
     /* ------------------------------------------------------------------ */
@@ -267,18 +244,20 @@ contract ClearingEngine is EngineBase {
         MarketConfig storage config = _marketConfigs[marketId];
         // Every listed market has a feed; its slot is read for the price anyway.
         if (config.feed.aggregator == address(0)) revert UnknownMarket(marketId);
-        MarketState storage state = _marketStates[marketId];
+        StoredMarketState storage state = _marketStates[marketId];
         uint256 next = uint256(state.lastSettlement) + config.fundingInterval;
         if (block.timestamp < next) revert FundingNotDue(marketId, next);
         _accrue(marketId, config);
         uint256 elapsed = block.timestamp - state.lastSettlement;
+        int80 cumRate = state.cumRate;
+        int80 cumPremium = state.cumPremium;
         int256 averageRate =
-            MathLib.mulDivFloor(state.cumRate - state.settledCumRate, config.fundingInterval, elapsed);
+            MathLib.mulDivFloor(int256(cumRate) - state.settledCumRate, config.fundingInterval, elapsed);
         int256 averagePremium =
-            MathLib.mulDivFloor(state.cumPremium - state.settledCumPremium, config.fundingInterval, elapsed);
-        state.settledCumRate = state.cumRate;
-        state.settledCumPremium = state.cumPremium;
-        state.lastSettlement = uint64(block.timestamp);
+            MathLib.mulDivFloor(int256(cumPremium) - state.settledCumPremium, config.fundingInterval, elapsed);
+        state.lastSettlement = uint32(block.timestamp);
+        state.settledCumRate = cumRate;
+        state.settledCumPremium = cumPremium;
         emit FundingSettled(marketId, averageRate, averagePremium, state.cumFunding, elapsed);
     }
 
@@ -291,13 +270,6 @@ contract ClearingEngine is EngineBase {
     /// @return the parameters
     function marketConfig(uint8 marketId) external view returns (MarketConfig memory) {
         return _marketConfigs[marketId];
-    }
-
-    /// @notice A market's margin tiers.
-    /// @param marketId the market
-    /// @return the tiers
-    function marginTiers(uint8 marketId) external view returns (MarginTier[] memory) {
-        return _marginTiers[marketId];
     }
 
     /// @notice The initial margin rate of the tier a position opened now at `price` would get (the
@@ -314,33 +286,7 @@ contract ClearingEngine is EngineBase {
     /// @param marketId the market
     /// @return the state
     function marketState(uint8 marketId) external view returns (MarketState memory) {
-        return _marketStates[marketId];
-    }
-
-    /// @notice A market's state accrued to now, with its latest price and rates.
-    /// @param marketId the market
-    /// @return state aggregates and accumulators as if accrued now
-    /// @return price latest valid price (or the last valid one)
-    /// @return status the latest round's status
-    /// @return fundingRate current funding rate per interval
-    /// @return borrowRate current yearly borrowing rate
-    function marketSnapshot(uint8 marketId)
-        external
-        view
-        returns (
-            MarketState memory state,
-            uint256 price,
-            ChainlinkLib.Status status,
-            int256 fundingRate,
-            uint256 borrowRate
-        )
-    {
-        _requireMarket(marketId);
-        MarketConfig storage config = _marketConfigs[marketId];
-        state = _marketStates[marketId];
-        (price, status) = _latestPrice(config, state.lastPrice);
-        (fundingRate, borrowRate) = _rates(config, state, price);
-        _accrueInMemory(config, state, price);
+        return _loadMarket(_marketStates[marketId]);
     }
 
     /// @notice An account's raw ledger entry.

@@ -95,8 +95,9 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
         uint64 insuranceFeeShare;
     }
 
-    /// @dev Aggregates that value the pool in O(1) per market. `fundingSnapSum` and
-    /// `borrowSnapSum` are exact WAD^2 products so that aggregate and per-position values only
+    /// @notice A market's aggregates and accumulators, as views return them (`StoredMarketState`
+    /// is how they are stored). The aggregates value the pool in O(1) per market: `fundingSnapSum`
+    /// and `borrowSnapSum` are exact WAD^2 products so that aggregate and per-position values only
     /// differ by the per-position rounding, which favours the protocol.
     struct MarketState {
         uint128 longSize;
@@ -113,6 +114,28 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
         uint128 lastPrice; // last valid index price
         int128 settledCumRate; // cumRate at the last settlement
         int128 settledCumPremium;
+    }
+
+    /// @dev `MarketState` packed so that accrual reads and writes two slots (4: the funding and
+    /// borrowing indices and the accrual time; 5: the realized-rate sums and the last valid price)
+    /// and settlement one more (6). Ranges: the indices hold 2.6e15 USD per unit of size (WAD),
+    /// the rate sums 6e5 intervals at a 100% rate, the price 7.9e10 USD (the feed bound's width),
+    /// times run to 2106.
+    struct StoredMarketState {
+        uint128 longSize;
+        uint128 shortSize;
+        int256 costSum;
+        int256 fundingSnapSum;
+        uint256 borrowSnapSum;
+        int112 cumFunding;
+        uint112 cumBorrow;
+        uint32 lastAccrual;
+        int80 cumRate;
+        int80 cumPremium;
+        uint96 lastPrice;
+        uint32 lastSettlement;
+        int80 settledCumRate;
+        int80 settledCumPremium;
     }
 
     /// @dev Packing: slot 0 size + cost; slot 1 fundingSnap + borrowSnap + tier.
@@ -132,7 +155,6 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
         uint16 subaccount;
         uint64 marketMask; // bit m set: a position in market m
     }
-
     /// @notice An account's valuation (SPEC section 3).
     struct Health {
         int256 equity; // collateral + PnL at the index - accrued funding and borrowing
@@ -170,7 +192,7 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
     /// @notice A market's aggregates as they stood at an epoch's cutoff.
     struct MarketCheckpoint {
         uint64 epoch;
-        MarketState state;
+        StoredMarketState state;
     }
 
     /// @notice What the order book asks the engine to fill, at a price it has proved.
@@ -323,7 +345,7 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
 
     mapping(uint8 => MarketConfig) internal _marketConfigs;
     mapping(uint8 => MarginTier[]) internal _marginTiers;
-    mapping(uint8 => MarketState) internal _marketStates;
+    mapping(uint8 => StoredMarketState) internal _marketStates;
 
     mapping(uint40 => Account) internal _accounts;
     mapping(uint40 => mapping(uint8 => Position)) internal _positions;
@@ -392,7 +414,7 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
     /// aggregates → settle with the pool → check margin when the trade opened anything.
     function _trade(Trade memory t, Account storage account) internal returns (FillResult memory result) {
         MarketConfig storage config = _marketConfigs[t.marketId];
-        MarketState storage state = _marketStates[t.marketId];
+        StoredMarketState storage state = _marketStates[t.marketId];
         Position storage pos = _positions[t.accountId][t.marketId];
         if (!t.accrued) _accrue(t.marketId, config);
 
@@ -478,7 +500,7 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
 
     /// @dev Swaps a position's contribution to its market's aggregates for the new size and
     /// cost at the current accumulators, and writes the position.
-    function _setPosition(MarketState storage state, Position storage pos, int256 newSize, int256 newCost) internal {
+    function _setPosition(StoredMarketState storage state, Position storage pos, int256 newSize, int256 newCost) internal {
         int256 oldSize = pos.size;
         int256 cumFunding = state.cumFunding;
         uint256 cumBorrow = state.cumBorrow;
@@ -504,7 +526,7 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
     /// the pool totals for it, the position taking out the `fundingOwed` and `borrowOwed` (WAD^2)
     /// it owed. Called before the snapshot sums are written.
     function _moveTotalsForFill(
-        MarketState storage state,
+        StoredMarketState storage state,
         int256 oldSize,
         int256 newSize,
         int256 fundingOwed,
@@ -580,7 +602,7 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
         int256 base = _poolBaseValue();
         int256 tradersPnl;
         for (uint8 i; i < marketCount; ++i) {
-            MarketState storage s = _marketStates[i];
+            StoredMarketState storage s = _marketStates[i];
             int256 skew = uint256(s.longSize).toInt() - uint256(s.shortSize).toInt();
             tradersPnl += MathLib.mulDivCeil(skew, s.lastPrice, WAD) - s.costSum;
         }
@@ -603,7 +625,7 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
     function _checkOpenInterest(
         uint8 marketId,
         MarketConfig storage config,
-        MarketState storage state,
+        StoredMarketState storage state,
         uint256 price,
         bool openedLong
     ) internal view {
@@ -620,7 +642,7 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
 
     /// @dev The tier of a position is the one its market's total open interest falls in after
     /// the fill; the last tier applies beyond every threshold.
-    function _tierFor(uint8 marketId, MarketState storage state, uint256 price) internal view returns (uint8) {
+    function _tierFor(uint8 marketId, StoredMarketState storage state, uint256 price) internal view returns (uint8) {
         uint256 oiUsd = (uint256(state.longSize) + state.shortSize).mulDivUp(price, WAD);
         MarginTier[] storage tiers = _marginTiers[marketId];
         uint256 last = tiers.length - 1;
@@ -741,15 +763,28 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
             : lastPrice;
     }
 
-    /// @dev The fields of a market's state that accrual and valuation read, from 3 of its 8 slots
-    /// (sizes, accumulators, last accrual and price); the others stay zero in memory.
-    function _loadForAccrual(MarketState storage stored) internal view returns (MarketState memory state) {
+    /// @dev The fields of a market's state that accrual and valuation read, from 3 of its 7 slots
+    /// (sizes, indices and accrual time, rate sums and last price); the others stay zero in memory.
+    function _loadForAccrual(StoredMarketState storage stored) internal view returns (MarketState memory state) {
         state.longSize = stored.longSize;
         state.shortSize = stored.shortSize;
         state.cumFunding = stored.cumFunding;
         state.cumBorrow = stored.cumBorrow;
         state.lastAccrual = stored.lastAccrual;
+        state.cumRate = stored.cumRate;
+        state.cumPremium = stored.cumPremium;
         state.lastPrice = stored.lastPrice;
+    }
+
+    /// @dev A market's whole state, unpacked.
+    function _loadMarket(StoredMarketState storage stored) internal view returns (MarketState memory state) {
+        state = _loadForAccrual(stored);
+        state.costSum = stored.costSum;
+        state.fundingSnapSum = stored.fundingSnapSum;
+        state.borrowSnapSum = stored.borrowSnapSum;
+        state.lastSettlement = stored.lastSettlement;
+        state.settledCumRate = stored.settledCumRate;
+        state.settledCumPremium = stored.settledCumPremium;
     }
 
     function _rates(MarketConfig storage config, MarketState memory state, uint256 price)
@@ -793,10 +828,11 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
             FundingLib.fundingRate(skew, config.skewScale, config.interestRate, config.fundingCap);
         uint256 borrowRate = _borrowRate(config, state, price);
         uint256 interval = config.fundingInterval;
-        state.cumFunding = (state.cumFunding + FundingLib.fundingPerUnit(rate, price, dt, interval)).toInt128();
-        state.cumBorrow = (state.cumBorrow + FundingLib.borrowPerUnit(borrowRate, price, dt)).toUint128();
-        state.cumRate = (state.cumRate + MathLib.mulDivFloor(rate, dt, interval)).toInt128();
-        state.cumPremium = (state.cumPremium + MathLib.mulDivFloor(premium, dt, interval)).toInt128();
+        // Narrowed to the stored widths here, so that storing them cannot truncate.
+        state.cumFunding = (state.cumFunding + FundingLib.fundingPerUnit(rate, price, dt, interval)).toInt112();
+        state.cumBorrow = (state.cumBorrow + FundingLib.borrowPerUnit(borrowRate, price, dt)).toUint112();
+        state.cumRate = (state.cumRate + MathLib.mulDivFloor(rate, dt, interval)).toInt80();
+        state.cumPremium = (state.cumPremium + MathLib.mulDivFloor(premium, dt, interval)).toInt80();
         state.lastAccrual = uint64(to);
     }
 
@@ -807,27 +843,27 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
         returns (uint256 price, ChainlinkLib.Status status)
     {
         _checkpointMarket(marketId);
-        MarketState storage stored = _marketStates[marketId];
+        StoredMarketState storage stored = _marketStates[marketId];
         MarketState memory state = _loadForAccrual(stored);
         state.fundingSnapSum = stored.fundingSnapSum;
         state.borrowSnapSum = stored.borrowSnapSum;
         uint256 reservedBefore = _reservedOf(state.longSize, state.shortSize, state.lastPrice);
         int256 receivableBefore = _receivable(state);
         (price, status) = _latestPrice(config, state.lastPrice);
-        if (status == ChainlinkLib.Status.Valid) {
-            state.lastPrice = price.toUint128();
-            stored.lastPrice = state.lastPrice;
-        }
+        bool valid = status == ChainlinkLib.Status.Valid;
+        if (valid) state.lastPrice = price.toUint96();
         if (block.timestamp != state.lastAccrual) {
-            state.cumRate = stored.cumRate;
-            state.cumPremium = stored.cumPremium;
             _accrueInMemory(config, state, price);
-            stored.cumFunding = state.cumFunding;
-            stored.cumBorrow = state.cumBorrow;
-            stored.cumRate = state.cumRate;
-            stored.cumPremium = state.cumPremium;
-            stored.lastAccrual = state.lastAccrual;
+            // Whole slots: the indices with the accrual time, the rate sums with the price.
+            stored.cumFunding = int112(state.cumFunding);
+            stored.cumBorrow = uint112(state.cumBorrow);
+            stored.lastAccrual = uint32(state.lastAccrual);
+            stored.cumRate = int80(state.cumRate);
+            stored.cumPremium = int80(state.cumPremium);
+            stored.lastPrice = uint96(state.lastPrice);
             emit MarketAccrued(marketId, state.cumFunding, state.cumBorrow, price, state.cumRate);
+        } else if (valid) {
+            stored.lastPrice = uint96(state.lastPrice);
         }
         _moveTotals(
             reservedBefore,
@@ -918,23 +954,29 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
     function _creditDeposit(address owner, uint16 subaccount, uint256 amount) internal returns (uint40 accountId) {
         if (amount == 0) revert ZeroAmount();
         accountId = accountIdOf[owner][subaccount];
+        Account storage account = _accounts[accountId];
         if (accountId == 0) {
             accountId = ++accountCount;
             accountIdOf[owner][subaccount] = accountId;
-            Account storage created = _accounts[accountId];
-            created.owner = owner;
-            created.subaccount = subaccount;
+            account = _accounts[accountId];
+            account.owner = owner;
+            account.subaccount = subaccount;
             emit AccountCreated(accountId, owner, subaccount);
         }
-        Account storage account = _accounts[accountId];
         uint256 amountWad = amount.toWad(tokenDecimals);
-        int256 debtBefore = (-int256(account.collateral)).pos().toInt();
-        // A deposit first repays a debt to the pool: that part becomes pool cash. `_settleWithPool`
-        // books the whole amount as paid by the pool and the repaid part as collected; the tokens
-        // come from the depositor, so the pool gets the amount back.
-        _settleWithPool(account, amountWad.toInt(), 0);
-        _ledger.poolCash = (_ledger.poolCash + amountWad.toInt()).toInt128();
-        if (debtBefore != 0) emit DebtRepaid(accountId, MathLib.min(uint256(debtBefore), amountWad));
+        int256 before = account.collateral;
+        account.collateral = (before + amountWad.toInt()).toInt128();
+        Ledger storage ledger = _ledger;
+        ledger.totalCollateral = (ledger.totalCollateral + amountWad.toInt()).toInt128();
+        // A deposit first repays a debt to the pool: that part leaves the pool's receivables for
+        // its cash. Only then do the pool's entries move, so only then is the epoch checkpointed.
+        if (before < 0) {
+            uint256 repaid = MathLib.min(uint256(-before), amountWad);
+            _checkpointLedger();
+            totalDebt -= repaid;
+            ledger.poolCash = (ledger.poolCash + repaid.toInt()).toInt128();
+            emit DebtRepaid(accountId, repaid);
+        }
         emit CollateralDeposited(accountId, msg.sender, amountWad, account.collateral);
     }
 

@@ -9,9 +9,11 @@ import {EngineBase} from "./EngineBase.sol";
 
 /// @title Governance
 /// @notice Roles, the guardian's pause and the parameter setters of the clearing engine, each
-/// bounded by hard limits no role can cross (SPEC sections 2 and 3). The engine delegatecalls
-/// this module, so it runs on the engine's storage; called directly it holds no roles and
-/// every setter reverts.
+/// bounded by hard limits no role can cross (SPEC sections 2 and 3), and the engine's entry
+/// points off the trading path (insurance funding, keeper credit claims, tier and snapshot
+/// views), kept here so the engine stays under the deploy limit. The engine delegatecalls this
+/// module, so it runs on the engine's storage; called directly it holds no roles and every
+/// setter reverts.
 contract Governance is EngineBase {
     using MathLib for uint256;
     using SafeCast for uint256;
@@ -47,12 +49,12 @@ contract Governance is EngineBase {
         _checkMarketConfig(config);
         _marketConfigs[marketId] = config;
         _setTiers(marketId, tiers, config);
-        MarketState storage state = _marketStates[marketId];
-        state.lastAccrual = uint64(block.timestamp);
-        state.lastSettlement = uint64(block.timestamp);
+        StoredMarketState storage state = _marketStates[marketId];
+        state.lastAccrual = uint32(block.timestamp);
+        state.lastSettlement = uint32(block.timestamp);
         (ChainlinkLib.Round memory round, ChainlinkLib.Status status) = ChainlinkLib.latest(config.feed, sequencer);
         if (status != ChainlinkLib.Status.Valid) revert InvalidPrice(marketId, status);
-        state.lastPrice = round.price.toUint128();
+        state.lastPrice = round.price.toUint96();
         emit MarketListed(marketId, config, tiers);
     }
 
@@ -116,6 +118,66 @@ contract Governance is EngineBase {
         _ledger.treasury = uint128(available - amountWad);
         emit TreasuryWithdrawn(to, amountWad);
         vault.push(to, amount);
+    }
+
+    /* ------------------------------------------------------------------ */
+    /*               FUNDS AND VIEWS OFF THE TRADING PATH                  */
+    /* ------------------------------------------------------------------ */
+
+    /// @notice Adds tokens to the insurance fund.
+    /// @param amount token units, pulled from the caller
+    function fundInsurance(uint256 amount) external nonReentrant {
+        if (amount == 0) revert ZeroAmount();
+        uint256 amountWad = amount.toWad(tokenDecimals);
+        _ledger.insuranceFund += amountWad.toUint128();
+        emit InsuranceFunded(msg.sender, amountWad);
+        vault.pull(msg.sender, amount);
+    }
+
+    /// @notice Withdraws the caller's keeper rewards (liquidation rewards are credited, never pushed).
+    /// @param to recipient
+    /// @return amount token units sent
+    function claimKeeperCredits(address to) external nonReentrant returns (uint256 amount) {
+        uint256 credit = keeperCredits[msg.sender];
+        amount = credit.fromWadDown(tokenDecimals);
+        if (amount == 0) revert ZeroAmount();
+        uint256 creditUsed = amount.toWad(tokenDecimals);
+        keeperCredits[msg.sender] = credit - creditUsed;
+        emit KeeperCreditsClaimed(msg.sender, to, creditUsed);
+        vault.push(to, amount);
+    }
+
+    /// @notice A market's margin tiers.
+    /// @param marketId the market
+    /// @return the tiers
+    function marginTiers(uint8 marketId) external view returns (MarginTier[] memory) {
+        return _marginTiers[marketId];
+    }
+
+    /// @notice A market's state accrued to now, with its latest price and rates.
+    /// @param marketId the market
+    /// @return state aggregates and accumulators as if accrued now
+    /// @return price latest valid price (or the last valid one)
+    /// @return status the latest round's status
+    /// @return fundingRate current funding rate per interval
+    /// @return borrowRate current yearly borrowing rate
+    function marketSnapshot(uint8 marketId)
+        external
+        view
+        returns (
+            MarketState memory state,
+            uint256 price,
+            ChainlinkLib.Status status,
+            int256 fundingRate,
+            uint256 borrowRate
+        )
+    {
+        _requireMarket(marketId);
+        MarketConfig storage config = _marketConfigs[marketId];
+        state = _loadMarket(_marketStates[marketId]);
+        (price, status) = _latestPrice(config, state.lastPrice);
+        (fundingRate, borrowRate) = _rates(config, state, price);
+        _accrueInMemory(config, state, price);
     }
 
     /* ------------------------------------------------------------------ */

@@ -25,7 +25,7 @@ contract PoolValuation is EngineBase {
     function poolValue() external view returns (int256 baseValue, int256 tradersPnl) {
         baseValue = _ledger.poolCash + totalDebt.toInt();
         for (uint8 i; i < marketCount; ++i) {
-            MarketState storage stored = _marketStates[i];
+            StoredMarketState storage stored = _marketStates[i];
             MarketState memory state = _loadForAccrual(stored);
             state.costSum = stored.costSum;
             state.fundingSnapSum = stored.fundingSnapSum;
@@ -72,7 +72,7 @@ contract PoolValuation is EngineBase {
         for (uint8 i; i < marketCount; ++i) {
             MarketCheckpoint storage checkpoint = _marketCheckpoints[i];
             if (checkpoint.epoch != epoch) revert CheckpointMissing(epoch, i);
-            MarketState memory state = checkpoint.state;
+            MarketState memory state = _loadMarket(checkpoint.state);
             _accrueInMemoryTo(_marketConfigs[i], state, prices[i], cutoffTime);
             (int256 receivable, int256 pnl) = _marketValuation(state, prices[i]);
             baseValue += receivable;
@@ -86,7 +86,7 @@ contract PoolValuation is EngineBase {
     /// @return skew long minus short open interest
     /// @return lastPrice the last valid price at the cutoff
     function epochMarket(uint8 marketId) external view returns (int256 skew, uint256 lastPrice) {
-        MarketState storage state = _marketCheckpoints[marketId].state;
+        StoredMarketState storage state = _marketCheckpoints[marketId].state;
         return (uint256(state.longSize).toInt() - uint256(state.shortSize).toInt(), state.lastPrice);
     }
 

@@ -559,13 +559,13 @@ const sdkInputs = {
   now: 0n,
 
   async capture(b: Bench): Promise<void> {
-    const { engine } = await b.as(b.wallet(0));
+    const { engine, governance } = await b.as(b.wallet(0));
     this.now = BigInt(await b.connection.networkHelpers.time.latest());
     this.global = toGlobalConfig(await engine.read.globalConfig());
     for (const m of b.markets) {
-      const [, price, status] = await engine.read.marketSnapshot([m.id]);
+      const [, price, status] = await governance.read.marketSnapshot([m.id]);
       this.markets.push({ config: await engine.read.marketConfig([m.id]), state: await engine.read.marketState([m.id]) });
-      this.tiers.push([...(await engine.read.marginTiers([m.id]))]);
+      this.tiers.push([...(await governance.read.marginTiers([m.id]))]);
       this.prices.push({ price, valid: status === 0 });
     }
   },

@@ -203,7 +203,7 @@ export async function deployAeon(viem: HardhatViemHelpers, options: DeployAeonOp
     const amount = parameters.mocks.insuranceSeedUsdc;
     await confirm("mint insurance seed", await mocks.usdc.write.mint([adminAddress, amount]));
     await confirm("approve insurance seed", await mocks.usdc.write.approve([vault.address, amount]));
-    await confirm("fundInsurance", await engine.write.fundInsurance([amount]));
+    await confirm("fundInsurance", await governance.write.fundInsurance([amount]));
   }
 
   if (firstBlock === undefined) throw new Error("deployAeon: no transaction was sent");

@@ -91,7 +91,7 @@ describe("deployAeon", () => {
   });
 
   it("lists ETH and BTC with their config, tiers and order bounds on their mock feeds", async () => {
-    const { engine, orderBook } = d.contracts;
+    const { engine, governance, orderBook } = d.contracts;
     assert.equal(await engine.read.marketCount(), defaultParameters.markets.length);
     assert.deepEqual(d.marketIds, { ETH: 0, BTC: 1 });
     for (const market of defaultParameters.markets) {
@@ -101,7 +101,7 @@ describe("deployAeon", () => {
         ...market.config,
         feed: { ...market.config.feed, aggregator: feed },
       });
-      assert.deepEqual(await engine.read.marginTiers([id]), market.tiers);
+      assert.deepEqual(await governance.read.marginTiers([id]), market.tiers);
       const b = market.orderBounds;
       assert.deepEqual(await orderBook.read.marketOrderConfig([id]), [b.minExecutionFee, b.minNotionalUsd, b.maxSize]);
       const state = await engine.read.marketState([id]);

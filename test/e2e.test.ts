@@ -86,6 +86,8 @@ function describeError(abi: ContractReturnType<"ClearingEngine">["abi"], data: H
 
 interface Handles {
   readonly engine: ContractReturnType<"ClearingEngine">;
+  /** The engine's address with the Governance module's ABI (insurance, keeper credits, tier views). */
+  readonly governance: ContractReturnType<"Governance">;
   readonly liquidator: ContractReturnType<"Liquidator">;
   readonly orderBook: ContractReturnType<"OrderBook">;
   readonly usdc: ContractReturnType<"MockUSDC">;
@@ -127,6 +129,7 @@ class Harness {
     const { viem } = this.connection;
     return {
       engine: await viem.getContractAt("ClearingEngine", this.d.addresses.clearingEngine, { client }),
+      governance: await viem.getContractAt("Governance", this.d.addresses.clearingEngine, { client }),
       liquidator: await viem.getContractAt("Liquidator", this.d.addresses.clearingEngine, { client }),
       orderBook: await viem.getContractAt("OrderBook", this.d.addresses.orderBook, { client }),
       usdc: await viem.getContractAt("MockUSDC", this.d.addresses.usdc, { client }),
@@ -451,7 +454,7 @@ describe("e2e: liquidation after a 50% crash", () => {
 
       // Keeper claims its USDC credit; the trader withdraws what is left.
       const k = await h.as(keeper);
-      await h.send(k.engine.write.claimKeeperCredits([keeper.account.address]));
+      await h.send(k.governance.write.claimKeeperCredits([keeper.account.address]));
       assert.equal(await k.usdc.read.balanceOf([keeper.account.address]), reward / TO_WAD);
       const t = await h.as(h.wallet(1));
       const amount = liquidated.remainingCollateral / TO_WAD;

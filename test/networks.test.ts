@@ -74,7 +74,7 @@ describe("network presets (Arbitrum One, Base)", () => {
       },
     });
     assert.deepEqual(await d.contracts.engine.read.sequencer(), [getAddress(uptime.address), preset.sequencerGracePeriod]);
-    const tiers = await d.contracts.engine.read.marginTiers([0]);
+    const tiers = await d.contracts.governance.read.marginTiers([0]);
     assert.equal(tiers[0]!.mmr, (16n * WAD) / 1000n);
     const config = await d.contracts.engine.read.marketConfig([0]);
     assert.equal(config.deviation, preset.feeds.ETH.deviation);

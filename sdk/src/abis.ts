@@ -1711,25 +1711,6 @@ export const engineAbi = [
     "type": "function"
   },
   {
-    "inputs": [
-      {
-        "internalType": "address",
-        "name": "to",
-        "type": "address"
-      }
-    ],
-    "name": "claimKeeperCredits",
-    "outputs": [
-      {
-        "internalType": "uint256",
-        "name": "amount",
-        "type": "uint256"
-      }
-    ],
-    "stateMutability": "nonpayable",
-    "type": "function"
-  },
-  {
     "inputs": [],
     "name": "cutoffEpoch",
     "outputs": [
@@ -1908,19 +1889,6 @@ export const engineAbi = [
         "type": "tuple"
       }
     ],
-    "stateMutability": "nonpayable",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "amount",
-        "type": "uint256"
-      }
-    ],
-    "name": "fundInsurance",
-    "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
   },
@@ -2238,42 +2206,6 @@ export const engineAbi = [
         "type": "uint8"
       }
     ],
-    "name": "marginTiers",
-    "outputs": [
-      {
-        "components": [
-          {
-            "internalType": "uint128",
-            "name": "maxOpenInterestUsd",
-            "type": "uint128"
-          },
-          {
-            "internalType": "uint64",
-            "name": "imr",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "mmr",
-            "type": "uint64"
-          }
-        ],
-        "internalType": "struct EngineBase.MarginTier[]",
-        "name": "",
-        "type": "tuple[]"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint8",
-        "name": "marketId",
-        "type": "uint8"
-      }
-    ],
     "name": "marketConfig",
     "outputs": [
       {
@@ -2407,117 +2339,6 @@ export const engineAbi = [
         "internalType": "uint8",
         "name": "",
         "type": "uint8"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint8",
-        "name": "marketId",
-        "type": "uint8"
-      }
-    ],
-    "name": "marketSnapshot",
-    "outputs": [
-      {
-        "components": [
-          {
-            "internalType": "uint128",
-            "name": "longSize",
-            "type": "uint128"
-          },
-          {
-            "internalType": "uint128",
-            "name": "shortSize",
-            "type": "uint128"
-          },
-          {
-            "internalType": "int256",
-            "name": "costSum",
-            "type": "int256"
-          },
-          {
-            "internalType": "int256",
-            "name": "fundingSnapSum",
-            "type": "int256"
-          },
-          {
-            "internalType": "uint256",
-            "name": "borrowSnapSum",
-            "type": "uint256"
-          },
-          {
-            "internalType": "int128",
-            "name": "cumFunding",
-            "type": "int128"
-          },
-          {
-            "internalType": "uint128",
-            "name": "cumBorrow",
-            "type": "uint128"
-          },
-          {
-            "internalType": "int128",
-            "name": "cumRate",
-            "type": "int128"
-          },
-          {
-            "internalType": "int128",
-            "name": "cumPremium",
-            "type": "int128"
-          },
-          {
-            "internalType": "uint64",
-            "name": "lastAccrual",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "lastSettlement",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint128",
-            "name": "lastPrice",
-            "type": "uint128"
-          },
-          {
-            "internalType": "int128",
-            "name": "settledCumRate",
-            "type": "int128"
-          },
-          {
-            "internalType": "int128",
-            "name": "settledCumPremium",
-            "type": "int128"
-          }
-        ],
-        "internalType": "struct EngineBase.MarketState",
-        "name": "state",
-        "type": "tuple"
-      },
-      {
-        "internalType": "uint256",
-        "name": "price",
-        "type": "uint256"
-      },
-      {
-        "internalType": "enum ChainlinkLib.Status",
-        "name": "status",
-        "type": "uint8"
-      },
-      {
-        "internalType": "int256",
-        "name": "fundingRate",
-        "type": "int256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "borrowRate",
-        "type": "uint256"
       }
     ],
     "stateMutability": "view",
@@ -2902,6 +2723,38 @@ export const engineAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "to",
+        "type": "address"
+      }
+    ],
+    "name": "claimKeeperCredits",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      }
+    ],
+    "name": "fundInsurance",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "components": [
           {
             "components": [
@@ -3052,6 +2905,153 @@ export const engineAbi = [
       }
     ],
     "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint8",
+        "name": "marketId",
+        "type": "uint8"
+      }
+    ],
+    "name": "marginTiers",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint128",
+            "name": "maxOpenInterestUsd",
+            "type": "uint128"
+          },
+          {
+            "internalType": "uint64",
+            "name": "imr",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "mmr",
+            "type": "uint64"
+          }
+        ],
+        "internalType": "struct EngineBase.MarginTier[]",
+        "name": "",
+        "type": "tuple[]"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint8",
+        "name": "marketId",
+        "type": "uint8"
+      }
+    ],
+    "name": "marketSnapshot",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint128",
+            "name": "longSize",
+            "type": "uint128"
+          },
+          {
+            "internalType": "uint128",
+            "name": "shortSize",
+            "type": "uint128"
+          },
+          {
+            "internalType": "int256",
+            "name": "costSum",
+            "type": "int256"
+          },
+          {
+            "internalType": "int256",
+            "name": "fundingSnapSum",
+            "type": "int256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "borrowSnapSum",
+            "type": "uint256"
+          },
+          {
+            "internalType": "int128",
+            "name": "cumFunding",
+            "type": "int128"
+          },
+          {
+            "internalType": "uint128",
+            "name": "cumBorrow",
+            "type": "uint128"
+          },
+          {
+            "internalType": "int128",
+            "name": "cumRate",
+            "type": "int128"
+          },
+          {
+            "internalType": "int128",
+            "name": "cumPremium",
+            "type": "int128"
+          },
+          {
+            "internalType": "uint64",
+            "name": "lastAccrual",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "lastSettlement",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint128",
+            "name": "lastPrice",
+            "type": "uint128"
+          },
+          {
+            "internalType": "int128",
+            "name": "settledCumRate",
+            "type": "int128"
+          },
+          {
+            "internalType": "int128",
+            "name": "settledCumPremium",
+            "type": "int128"
+          }
+        ],
+        "internalType": "struct EngineBase.MarketState",
+        "name": "state",
+        "type": "tuple"
+      },
+      {
+        "internalType": "uint256",
+        "name": "price",
+        "type": "uint256"
+      },
+      {
+        "internalType": "enum ChainlinkLib.Status",
+        "name": "status",
+        "type": "uint8"
+      },
+      {
+        "internalType": "int256",
+        "name": "fundingRate",
+        "type": "int256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "borrowRate",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
     "type": "function"
   },
   {

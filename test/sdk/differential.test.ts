@@ -133,7 +133,7 @@ class Harness {
     const h = new Harness(connection, d, await connection.viem.getPublicClient(), await connection.viem.getWalletClients());
     for (const m of MARKETS) {
       h.configs.push(await d.contracts.engine.read.marketConfig([m]));
-      h.tiers.push(await d.contracts.engine.read.marginTiers([m]));
+      h.tiers.push(await d.contracts.governance.read.marginTiers([m]));
     }
     return h;
   }

@@ -38,7 +38,7 @@ contract FundingTest is EngineFixture {
     }
 
     function _cumFunding() internal view returns (int256) {
-        (EngineBase.MarketState memory state,,,,) = engine.marketSnapshot(ETH);
+        (EngineBase.MarketState memory state,,,,) = governance.marketSnapshot(ETH);
         return state.cumFunding;
     }
 
@@ -113,7 +113,7 @@ contract FundingTest is EngineFixture {
         fillAt(a, ETH, 1_000e18, 3000e18);
         _warpAndPrice(4 hours, 3000e18);
         fillAt(a, ETH, -2_000e18, 3000e18); // short 1000: K = -1000
-        (,,, int256 rate,) = engine.marketSnapshot(ETH);
+        (,,, int256 rate,) = governance.marketSnapshot(ETH);
         assertEq(rate, -0.0009e18, "the rate is the new skew's at once");
         int256 collateral = collateralOf(a);
 
@@ -156,17 +156,17 @@ contract FundingTest is EngineFixture {
 
     function test_borrowRate_engineAtZeroKinkAndFull() public {
         _smallOpenInterestCap();
-        (,,,, uint256 borrowRate) = engine.marketSnapshot(ETH);
+        (,,,, uint256 borrowRate) = governance.marketSnapshot(ETH);
         assertEq(borrowRate, 0.02e18, "u = 0");
         uint40 a = depositFor(alice, 0, 100_000e6);
         uint40 b = depositFor(bob, 0, 100_000e6);
         fillAt(a, ETH, 400e18, 3000e18);
         fillAt(b, ETH, -400e18, 3000e18);
-        (,,,, borrowRate) = engine.marketSnapshot(ETH);
+        (,,,, borrowRate) = governance.marketSnapshot(ETH);
         assertEq(borrowRate, 0.1e18, "u = 2.4M / 3M = 80%");
         fillAt(a, ETH, 100e18, 3000e18);
         fillAt(b, ETH, -100e18, 3000e18);
-        (,,,, borrowRate) = engine.marketSnapshot(ETH);
+        (,,,, borrowRate) = governance.marketSnapshot(ETH);
         assertEq(borrowRate, 1e18, "u = 100%");
     }
 
@@ -179,7 +179,7 @@ contract FundingTest is EngineFixture {
         int256 ca = collateralOf(a);
         int256 cb = collateralOf(b);
         _warpAndPrice(1 days, 3000e18);
-        (EngineBase.MarketState memory state,,,,) = engine.marketSnapshot(ETH);
+        (EngineBase.MarketState memory state,,,,) = governance.marketSnapshot(ETH);
         // 10% * 3000 * 86400 / 365 days, rounded up
         assertEq(state.cumBorrow, 821917808219178083, "borrow per unit");
         // funding at K = 0 is the interest rate: 0.01% * 3000 * 3 intervals = 0.9 per unit
@@ -221,7 +221,7 @@ contract FundingTest is EngineFixture {
 
     function _pnl(uint40 id) internal view returns (int256) {
         EngineBase.Position memory p = engine.getPosition(id, ETH);
-        (, uint256 price,,,) = engine.marketSnapshot(ETH);
+        (, uint256 price,,,) = governance.marketSnapshot(ETH);
         int256 sp = int256(p.size) * int256(price);
         int256 floored = sp / 1e18;
         if (sp < 0 && sp % 1e18 != 0) floored -= 1;
@@ -229,7 +229,7 @@ contract FundingTest is EngineFixture {
     }
 
     function test_fundingPerUnit_usesTheLatestPriceAndStatus() public view {
-        (, uint256 price, ChainlinkLib.Status status,,) = engine.marketSnapshot(ETH);
+        (, uint256 price, ChainlinkLib.Status status,,) = governance.marketSnapshot(ETH);
         assertEq(price, 3000e18, "latest price");
         assertTrue(status == ChainlinkLib.Status.Valid, "valid");
     }

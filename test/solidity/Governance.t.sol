@@ -166,7 +166,7 @@ contract GovernanceTest is EngineFixture {
         governance.setMarginTiers(ETH, tiers);
         tiers[0].imr = 0.028e18;
         governance.setMarginTiers(ETH, tiers);
-        assertEq(engine.marginTiers(ETH)[0].mmr, 0.014e18, "stored");
+        assertEq(governance.marginTiers(ETH)[0].mmr, 0.014e18, "stored");
     }
 
     function test_tiers_orderAndCount() public {

@@ -16,7 +16,7 @@ contract LiquidationTest is EngineFixture {
     function _fundInsurance(uint256 amount) internal {
         usdc.mint(address(this), amount);
         usdc.approve(address(vault), amount);
-        engine.fundInsurance(amount);
+        governance.fundInsurance(amount);
     }
 
     /// @dev 100 USD, long 1 ETH at 3000: collateral 98.4985.
@@ -59,7 +59,7 @@ contract LiquidationTest is EngineFixture {
         assertEq(engine.keeperCredits(keeper), 11.68e18, "20% of the fee");
         assertEq(engine.insuranceFund() - insuranceBefore, 46.72e18 + 0.4672e18, "rest to insurance");
         vm.prank(keeper);
-        engine.claimKeeperCredits(keeper);
+        governance.claimKeeperCredits(keeper);
         assertEq(usdc.balanceOf(keeper), 11.68e6, "claimed");
         assertLedgerCovered();
     }

@@ -410,7 +410,7 @@ contract Handler is Test {
         returns (int256 fundingOwed, uint256 borrowOwed)
     {
         if (p.size == 0) return (0, 0);
-        (EngineBase.MarketState memory s,,,,) = engine.marketSnapshot(m);
+        (EngineBase.MarketState memory s,,,,) = Governance(address(engine)).marketSnapshot(m);
         int256 df = int256(s.cumFunding) - p.fundingSnap;
         fundingOwed = df >= 0
             ? MathLib.mulDivCeil(p.size, uint256(df), WAD)

@@ -21,7 +21,7 @@ contract ProtocolInvariantTest is PoolFixture {
         claimShares(address(0x1901));
         usdc.mint(address(this), 100_000e6);
         usdc.approve(address(vault), 100_000e6);
-        engine.fundInsurance(100_000e6);
+        governance.fundInsurance(100_000e6);
         // Built last: it records every round posted from here on to prove fill rounds.
         handler = new Handler(usdc, vault, engine, book, pool, ethFeed, btcFeed, address(this));
         // The handler pauses and resumes opening for the paused-exit action.
