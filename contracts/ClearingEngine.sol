@@ -272,6 +272,16 @@ contract ClearingEngine is EngineBase {
         return _marketConfigs[marketId];
     }
 
+    /// @notice What an order needs of its market, in one call (the order book's): the feed, the
+    /// sequencer feed, whether the market is closed and the reservation's fee and impact rate. A
+    /// market not listed has a zero feed.
+    /// @param marketId the market
+    /// @return terms the terms
+    function orderTerms(uint8 marketId) external view returns (OrderTerms memory terms) {
+        MarketConfig storage config = _marketConfigs[marketId];
+        terms = OrderTerms(config.feed, sequencer, config.closed, uint256(config.takerFee) + config.kMax);
+    }
+
     /// @notice The initial margin rate of the tier a position opened now at `price` would get (the
     /// tier its market's total open interest falls in); the order book sizes reservations with it.
     /// @param marketId the market

@@ -195,6 +195,14 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
         StoredMarketState state;
     }
 
+    /// @notice What the order book needs of a market to create, trigger and execute its orders.
+    struct OrderTerms {
+        ChainlinkLib.Feed feed; // zero for a market not listed
+        ChainlinkLib.Sequencer sequencer;
+        bool closed;
+        uint256 feeAndImpactRate; // taker fee + kMax: a reservation's rate besides initial margin
+    }
+
     /// @notice What the order book asks the engine to fill, at a price it has proved.
     struct FillRequest {
         uint40 accountId;

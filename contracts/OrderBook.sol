@@ -235,13 +235,13 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
     function createOrder(CreateOrderParams calldata p) external payable nonReentrant returns (uint256 orderKey) {
         uint40 accountId = engine.accountIdOf(msg.sender, p.subaccount);
         if (accountId == 0) revert UnknownAccount(msg.sender, p.subaccount);
-        if (p.marketId >= engine.marketCount()) revert UnknownMarket(p.marketId);
-        EngineBase.MarketConfig memory market = engine.marketConfig(p.marketId);
-        uint256 feeGwei = _checkOrder(p, market);
+        EngineBase.OrderTerms memory terms = engine.orderTerms(p.marketId);
+        if (terms.feed.aggregator == address(0)) revert UnknownMarket(p.marketId);
+        uint256 feeGwei = _checkOrder(p, terms.closed);
 
         uint8 index = _claimPendingSlot(accountId);
-        (ChainlinkLib.Round memory round, uint256 indexPrice) = _latestForOrder(p.marketId, market, p.reduceOnly);
-        uint256 reservation = _reservationFor(p, market, indexPrice);
+        (ChainlinkLib.Round memory round, uint256 indexPrice) = _latestForOrder(p.marketId, terms, p.reduceOnly);
+        uint256 reservation = _reservationFor(p, terms.feeAndImpactRate, indexPrice);
         engine.reserveMargin(accountId, reservation * RESERVATION_UNIT, !p.reduceOnly);
 
         Order memory o = Order({
@@ -321,9 +321,8 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
         if (conditionalKey & QUEUED_FLAG != 0) revert OrderQueued(conditionalKey);
         Order memory o = _conditional[uint64(conditionalKey)];
         if (o.accountId == 0) revert UnknownOrder(conditionalKey);
-        EngineBase.MarketConfig memory market = engine.marketConfig(o.marketId);
-        (ChainlinkLib.Round memory round, ChainlinkLib.Status status) =
-            ChainlinkLib.latest(market.feed, _sequencer());
+        EngineBase.OrderTerms memory terms = engine.orderTerms(o.marketId);
+        (ChainlinkLib.Round memory round, ChainlinkLib.Status status) = ChainlinkLib.latest(terms.feed, terms.sequencer);
         if (status != ChainlinkLib.Status.Valid) revert PriceUnavailable(o.marketId, status);
         if (round.startedAt <= o.createdAt) revert TriggerRoundTooOld(round.startedAt, o.createdAt);
         OrderType orderType = OrderType(o.flags & 3);
@@ -454,12 +453,13 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
         delete _queued[marketId][head];
         _releasePendingSlot(o);
 
-        EngineBase.MarketConfig memory market = engine.marketConfig(marketId);
-        ChainlinkLib.Sequencer memory sequencer = _sequencer();
+        EngineBase.OrderTerms memory terms = engine.orderTerms(marketId);
+        ChainlinkLib.Feed memory feed = terms.feed;
+        ChainlinkLib.Sequencer memory sequencer = terms.sequencer;
         uint256 fee = uint256(o.executionFeeGwei) * FEE_UNIT;
 
         // A feed with no round at all since the order was created: expire after 24 hours.
-        (ChainlinkLib.Round memory latest, ChainlinkLib.Status latestStatus) = ChainlinkLib.latest(market.feed, sequencer);
+        (ChainlinkLib.Round memory latest, ChainlinkLib.Status latestStatus) = ChainlinkLib.latest(feed, sequencer);
         // Likewise when the feed changed phase more than once since the anchor: no proof can span it.
         if (
             block.timestamp > uint256(o.createdAt) + NO_ROUND_EXPIRY
@@ -468,12 +468,12 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
             return _expire(key, o, fee);
         }
         ChainlinkLib.Round memory round =
-            ChainlinkLib.proveFirstRoundAfter(market.feed, o.anchorRoundId, o.createdAt, fillRoundId, previousRoundId);
+            ChainlinkLib.proveFirstRoundAfter(feed, o.anchorRoundId, o.createdAt, fillRoundId, previousRoundId);
         if (round.startedAt > uint256(o.createdAt) + orderConfig.maxOrderAge) return _expire(key, o, fee);
 
         _credit(msg.sender, fee);
         if (
-            ChainlinkLib.priceStatus(market.feed, round) != ChainlinkLib.Status.Valid
+            ChainlinkLib.priceStatus(feed, round) != ChainlinkLib.Status.Valid
                 || ChainlinkLib.sequencerStatus(sequencer) != ChainlinkLib.Status.Valid
         ) {
             return _cancel(key, o, CancelReason.InvalidRound, "", 0);
@@ -532,11 +532,7 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
         _cancel(key, o, CancelReason.Expired, "", 0);
     }
 
-    function _checkOrder(CreateOrderParams calldata p, EngineBase.MarketConfig memory market)
-        internal
-        view
-        returns (uint256 feeGwei)
-    {
+    function _checkOrder(CreateOrderParams calldata p, bool marketClosed) internal view returns (uint256 feeGwei) {
         if (p.sizeDelta == 0) revert ZeroSize();
         MarketOrderConfig memory bounds = marketOrderConfig[p.marketId];
         uint256 size = MathLib.abs(p.sizeDelta);
@@ -553,18 +549,18 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
             revert InvalidAcceptablePrice(p.acceptablePrice, type(uint80).max);
         }
         if (p.orderType == OrderType.TakeProfit && !p.reduceOnly) revert TakeProfitMustReduce();
-        if (market.closed && !p.reduceOnly) revert PriceUnavailable(p.marketId, ChainlinkLib.Status.Stale);
+        if (marketClosed && !p.reduceOnly) revert PriceUnavailable(p.marketId, ChainlinkLib.Status.Stale);
     }
 
     /// @dev The latest round (its id anchors the order) and the index price that sizes the
     /// reservation. An order that can grow a position needs a valid price now.
-    function _latestForOrder(uint8 marketId, EngineBase.MarketConfig memory market, bool reduceOnly)
+    function _latestForOrder(uint8 marketId, EngineBase.OrderTerms memory terms, bool reduceOnly)
         internal
         view
         returns (ChainlinkLib.Round memory round, uint256 indexPrice)
     {
         ChainlinkLib.Status status;
-        (round, status) = ChainlinkLib.latest(market.feed, _sequencer());
+        (round, status) = ChainlinkLib.latest(terms.feed, terms.sequencer);
         if (status == ChainlinkLib.Status.Valid) return (round, round.price);
         if (!reduceOnly) revert PriceUnavailable(marketId, status);
         indexPrice = engine.marketState(marketId).lastPrice;
@@ -573,7 +569,7 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
     /// @dev Initial margin of the market's current tier, the taker fee and the largest impact,
     /// on the notional at index * (1 + buffer), whatever the acceptable price; reduce-only orders
     /// reserve the fee and impact only. In 1e-6 USD, rounded up.
-    function _reservationFor(CreateOrderParams calldata p, EngineBase.MarketConfig memory market, uint256 indexPrice)
+    function _reservationFor(CreateOrderParams calldata p, uint256 feeAndImpactRate, uint256 indexPrice)
         internal
         view
         returns (uint256)
@@ -585,7 +581,7 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
         if (!p.reduceOnly && notional.mulDivDown(indexPrice, bufferedPrice) < bounds.minNotionalUsd) {
             revert NotionalTooSmall(notional.mulDivDown(indexPrice, bufferedPrice), bounds.minNotionalUsd);
         }
-        uint256 rate = uint256(market.takerFee) + market.kMax;
+        uint256 rate = feeAndImpactRate;
         if (!p.reduceOnly) rate += _currentImr(p.marketId, indexPrice);
         return notional.mulDivUp(rate, WAD).mulDivUp(1, RESERVATION_UNIT);
     }
@@ -651,10 +647,6 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
     function _credit(address to, uint256 amount) internal {
         nativeCredits[to] += amount;
         emit NativeCredited(to, amount);
-    }
-
-    function _sequencer() internal view returns (ChainlinkLib.Sequencer memory s) {
-        (s.feed, s.gracePeriod) = engine.sequencer();
     }
 
     function _onlyRisk() internal view {

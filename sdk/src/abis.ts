@@ -2493,6 +2493,86 @@ export const engineAbi = [
     "type": "function"
   },
   {
+    "inputs": [
+      {
+        "internalType": "uint8",
+        "name": "marketId",
+        "type": "uint8"
+      }
+    ],
+    "name": "orderTerms",
+    "outputs": [
+      {
+        "components": [
+          {
+            "components": [
+              {
+                "internalType": "address",
+                "name": "aggregator",
+                "type": "address"
+              },
+              {
+                "internalType": "uint8",
+                "name": "decimals",
+                "type": "uint8"
+              },
+              {
+                "internalType": "uint32",
+                "name": "heartbeat",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint96",
+                "name": "minPrice",
+                "type": "uint96"
+              },
+              {
+                "internalType": "uint96",
+                "name": "maxPrice",
+                "type": "uint96"
+              }
+            ],
+            "internalType": "struct ChainlinkLib.Feed",
+            "name": "feed",
+            "type": "tuple"
+          },
+          {
+            "components": [
+              {
+                "internalType": "address",
+                "name": "feed",
+                "type": "address"
+              },
+              {
+                "internalType": "uint32",
+                "name": "gracePeriod",
+                "type": "uint32"
+              }
+            ],
+            "internalType": "struct ChainlinkLib.Sequencer",
+            "name": "sequencer",
+            "type": "tuple"
+          },
+          {
+            "internalType": "bool",
+            "name": "closed",
+            "type": "bool"
+          },
+          {
+            "internalType": "uint256",
+            "name": "feeAndImpactRate",
+            "type": "uint256"
+          }
+        ],
+        "internalType": "struct EngineBase.OrderTerms",
+        "name": "terms",
+        "type": "tuple"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [],
     "name": "poolCash",
     "outputs": [

@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 import {PoolTestBase} from "./utils/PoolTestBase.sol";
 import {LiquidityPool} from "../../contracts/LiquidityPool.sol";
+import {EngineBase} from "../../contracts/EngineBase.sol";
 import {ChainlinkLib} from "../../contracts/libraries/ChainlinkLib.sol";
 
 /// @dev LP epochs (SPEC section 6): pricing at the first round after the cutoff, the gap price,
@@ -115,6 +116,29 @@ contract LiquidityPoolEpochsTest is PoolTestBase {
         assertLt(engine.poolCash(), cashBefore - 29_000e18, "profit paid out");
         pool.settleEpoch(rounds, previous);
         assertEq(claimShares(lp2), expected, "priced on the state at the cutoff");
+        assertLedger();
+    }
+
+    /// A trader's deposit moves no pool entry (unless it repays a debt, which turns a receivable
+    /// into cash): after the cutoff it records no checkpoint and leaves the epoch's value as it was.
+    function test_aDepositAfterTheCutoffLeavesTheEpochValueAlone() public {
+        uint64 cutoff = cutoffOf(2);
+        vm.warp(cutoff + 1);
+        uint256[] memory prices = prices2(3100e18, 60_000e18);
+        uint256 snap = vm.snapshotState();
+        valuation.checkpointAll();
+        (int256 base, int256 pnl, uint256 reserved) = valuation.epochValuation(prices);
+        vm.revertToState(snap);
+
+        depositFor(carol, 0, 5_000e6); // a new account
+        depositFor(alice, 0, 1_000e6); // an existing one
+        vm.expectRevert(abi.encodeWithSelector(EngineBase.CheckpointMissing.selector, uint64(2), type(uint256).max));
+        valuation.epochValuation(prices);
+        valuation.checkpointAll();
+        (int256 baseAfter, int256 pnlAfter, uint256 reservedAfter) = valuation.epochValuation(prices);
+        assertEq(baseAfter, base, "base value");
+        assertEq(pnlAfter, pnl, "traders' PnL");
+        assertEq(reservedAfter, reserved, "reserved");
         assertLedger();
     }
 
