@@ -82,17 +82,18 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
         uint64 mmr;
     }
 
-    /// @notice Protocol-wide parameters.
+    /// @notice Protocol-wide parameters, in slots by use: margin checks (0), fills (1),
+    /// liquidations and LP redemptions (2), so an open reads two.
     struct GlobalConfig {
         uint128 keeperRewardFloor; // USD (WAD); also part of every account's maintenance requirement
-        uint128 keeperRewardCap; // USD (WAD)
         uint128 minCollateral; // USD (WAD) for any account that holds a position
-        uint64 keeperRewardShare; // of the liquidation fee
-        uint64 maxPnlFactor; // traders' net profit counts up to this times the pool's base value
-        uint64 lossHaircut; // traders' net loss counts at (1 - haircut) for redemptions
         uint64 reserveFactor; // sum of max(long, short) notional <= reserveFactor * pool base value
         uint64 lpFeeShare; // of trading fees; the insurance fund gets insuranceFeeShare and the treasury the rest
         uint64 insuranceFeeShare;
+        uint64 maxPnlFactor; // traders' net profit counts up to this times the pool's base value
+        uint128 keeperRewardCap; // USD (WAD)
+        uint64 keeperRewardShare; // of the liquidation fee
+        uint64 lossHaircut; // traders' net loss counts at (1 - haircut) for redemptions
     }
 
     /// @notice A market's aggregates and accumulators, as views return them (`StoredMarketState`
@@ -342,9 +343,14 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
     Vault public immutable vault;
     uint8 internal immutable tokenDecimals;
 
+    // One slot: every fill and liquidation reads the order book's address, the pending LP cutoff
+    // (the lazy checkpoints, SPEC section 6: the first change after it records the prior value)
+    // and, when it opens, the pause.
     address public orderBook;
-    address public liquidityPool;
+    uint64 public cutoffTime = type(uint64).max;
     bool public openingPaused;
+
+    address public liquidityPool;
     uint8 public marketCount;
     uint40 public accountCount;
 
@@ -365,10 +371,7 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
     uint256 public totalDebt; // sum of negative collateral: a receivable of the pool
     mapping(address => uint256) public keeperCredits;
 
-    // LP epochs (SPEC section 6): the pool's state at an epoch's cutoff is checkpointed lazily:
-    // the first change after the cutoff records the prior value.
-    uint64 public cutoffEpoch; // the epoch whose cutoff is pending
-    uint64 public cutoffTime = type(uint64).max;
+    uint64 public cutoffEpoch; // the epoch whose cutoff (`cutoffTime`) is pending
     LedgerCheckpoint internal _ledgerCheckpoint;
     mapping(uint8 => MarketCheckpoint) internal _marketCheckpoints;
 

@@ -670,14 +670,14 @@ contract LiquidityPool is ERC20, ReentrancyGuardTransient {
     function _globalConfig() internal view returns (EngineBase.GlobalConfig memory g) {
         (
             g.keeperRewardFloor,
-            g.keeperRewardCap,
             g.minCollateral,
-            g.keeperRewardShare,
-            g.maxPnlFactor,
-            g.lossHaircut,
             g.reserveFactor,
             g.lpFeeShare,
-            g.insuranceFeeShare
+            g.insuranceFeeShare,
+            g.maxPnlFactor,
+            g.keeperRewardCap,
+            g.keeperRewardShare,
+            g.lossHaircut
         ) = engine.globalConfig();
     }
 

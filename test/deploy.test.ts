@@ -70,14 +70,14 @@ describe("deployAeon", () => {
     const g = defaultParameters.global;
     assert.deepEqual(await d.contracts.engine.read.globalConfig(), [
       g.keeperRewardFloor,
-      g.keeperRewardCap,
       g.minCollateral,
-      g.keeperRewardShare,
-      g.maxPnlFactor,
-      g.lossHaircut,
       g.reserveFactor,
       g.lpFeeShare,
       g.insuranceFeeShare,
+      g.maxPnlFactor,
+      g.keeperRewardCap,
+      g.keeperRewardShare,
+      g.lossHaircut,
     ]);
     const o = defaultParameters.orderConfig;
     assert.deepEqual(await d.contracts.orderBook.read.orderConfig(), [

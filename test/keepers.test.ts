@@ -437,6 +437,7 @@ describe("keeper CLI", () => {
     const { port } = await server.listen();
     const url = `http://127.0.0.1:${port}`;
     const dir = await mkdtemp(path.join(tmpdir(), "aeon-cli-"));
+    let child: ReturnType<typeof startCli> | undefined;
     try {
       const connection = await networks.create({ network: "localhost", override: { url } });
       const d = await deployAeon(connection.viem);
@@ -447,11 +448,12 @@ describe("keeper CLI", () => {
       const metricsProbe = new Metrics();
       const free = await metricsProbe.serve(0);
       await free.close();
-      const child = startCli(["all", "--rpc", url, "--deployment", file, "--checkpoint", path.join(dir, "cp.json"), "--metrics-port", String(free.port), "--poll-interval", "100"], {
+      child = startCli(["all", "--rpc", url, "--deployment", file, "--checkpoint", path.join(dir, "cp.json"), "--metrics-port", String(free.port), "--poll-interval", "100"], {
         AEON_KEEPER_PRIVATE_KEY: key,
       });
       let metrics = "";
-      for (let i = 0; i < 100 && !metrics.includes("aeon_keeper_head_block "); ++i) {
+      // Until the gauge has a value (its HELP line is served from the start).
+      for (let i = 0; i < 100 && !/^aeon_keeper_head_block \d+/m.test(metrics); ++i) {
         await new Promise((r) => setTimeout(r, 100));
         metrics = await fetch(`http://127.0.0.1:${free.port}/metrics`).then((r) => r.text(), () => "");
       }
@@ -466,6 +468,8 @@ describe("keeper CLI", () => {
       await readFile(path.join(dir, "cp.json"), "utf8");
       await connection.close();
     } finally {
+      // A failed assertion must not leave the keeper holding the server open (close would hang).
+      if (child !== undefined && child.process.exitCode === null) child.process.kill("SIGKILL");
       await server.close();
       await rm(dir, { recursive: true, force: true });
     }

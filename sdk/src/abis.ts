@@ -700,28 +700,8 @@ export const engineAbi = [
           },
           {
             "internalType": "uint128",
-            "name": "keeperRewardCap",
-            "type": "uint128"
-          },
-          {
-            "internalType": "uint128",
             "name": "minCollateral",
             "type": "uint128"
-          },
-          {
-            "internalType": "uint64",
-            "name": "keeperRewardShare",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "maxPnlFactor",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "lossHaircut",
-            "type": "uint64"
           },
           {
             "internalType": "uint64",
@@ -736,6 +716,26 @@ export const engineAbi = [
           {
             "internalType": "uint64",
             "name": "insuranceFeeShare",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "maxPnlFactor",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint128",
+            "name": "keeperRewardCap",
+            "type": "uint128"
+          },
+          {
+            "internalType": "uint64",
+            "name": "keeperRewardShare",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "lossHaircut",
             "type": "uint64"
           }
         ],
@@ -2019,28 +2019,8 @@ export const engineAbi = [
       },
       {
         "internalType": "uint128",
-        "name": "keeperRewardCap",
-        "type": "uint128"
-      },
-      {
-        "internalType": "uint128",
         "name": "minCollateral",
         "type": "uint128"
-      },
-      {
-        "internalType": "uint64",
-        "name": "keeperRewardShare",
-        "type": "uint64"
-      },
-      {
-        "internalType": "uint64",
-        "name": "maxPnlFactor",
-        "type": "uint64"
-      },
-      {
-        "internalType": "uint64",
-        "name": "lossHaircut",
-        "type": "uint64"
       },
       {
         "internalType": "uint64",
@@ -2055,6 +2035,26 @@ export const engineAbi = [
       {
         "internalType": "uint64",
         "name": "insuranceFeeShare",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "maxPnlFactor",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint128",
+        "name": "keeperRewardCap",
+        "type": "uint128"
+      },
+      {
+        "internalType": "uint64",
+        "name": "keeperRewardShare",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "lossHaircut",
         "type": "uint64"
       }
     ],
@@ -3145,28 +3145,8 @@ export const engineAbi = [
           },
           {
             "internalType": "uint128",
-            "name": "keeperRewardCap",
-            "type": "uint128"
-          },
-          {
-            "internalType": "uint128",
             "name": "minCollateral",
             "type": "uint128"
-          },
-          {
-            "internalType": "uint64",
-            "name": "keeperRewardShare",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "maxPnlFactor",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "lossHaircut",
-            "type": "uint64"
           },
           {
             "internalType": "uint64",
@@ -3181,6 +3161,26 @@ export const engineAbi = [
           {
             "internalType": "uint64",
             "name": "insuranceFeeShare",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "maxPnlFactor",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint128",
+            "name": "keeperRewardCap",
+            "type": "uint128"
+          },
+          {
+            "internalType": "uint64",
+            "name": "keeperRewardShare",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "lossHaircut",
             "type": "uint64"
           }
         ],
@@ -10197,28 +10197,8 @@ export const aeonEventAbi = [
           },
           {
             "internalType": "uint128",
-            "name": "keeperRewardCap",
-            "type": "uint128"
-          },
-          {
-            "internalType": "uint128",
             "name": "minCollateral",
             "type": "uint128"
-          },
-          {
-            "internalType": "uint64",
-            "name": "keeperRewardShare",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "maxPnlFactor",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "lossHaircut",
-            "type": "uint64"
           },
           {
             "internalType": "uint64",
@@ -10233,6 +10213,26 @@ export const aeonEventAbi = [
           {
             "internalType": "uint64",
             "name": "insuranceFeeShare",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "maxPnlFactor",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint128",
+            "name": "keeperRewardCap",
+            "type": "uint128"
+          },
+          {
+            "internalType": "uint64",
+            "name": "keeperRewardShare",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "lossHaircut",
             "type": "uint64"
           }
         ],

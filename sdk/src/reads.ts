@@ -453,9 +453,9 @@ export async function estimateExecutionFee(client: AeonBaseClient, market: numbe
 export function toGlobalConfig(
   tuple: readonly [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint],
 ): GlobalConfig {
-  const [keeperRewardFloor, keeperRewardCap, minCollateral, keeperRewardShare, maxPnlFactor, lossHaircut, reserveFactor, lpFeeShare, insuranceFeeShare] =
+  const [keeperRewardFloor, minCollateral, reserveFactor, lpFeeShare, insuranceFeeShare, maxPnlFactor, keeperRewardCap, keeperRewardShare, lossHaircut] =
     tuple;
-  return { keeperRewardFloor, keeperRewardCap, minCollateral, keeperRewardShare, maxPnlFactor, lossHaircut, reserveFactor, lpFeeShare, insuranceFeeShare };
+  return { keeperRewardFloor, minCollateral, reserveFactor, lpFeeShare, insuranceFeeShare, maxPnlFactor, keeperRewardCap, keeperRewardShare, lossHaircut };
 }
 
 /** x * y / d rounded toward zero (a display ratio, not engine math). */

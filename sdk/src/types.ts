@@ -55,14 +55,14 @@ export interface MarginTier {
 /** `EngineBase.GlobalConfig`: protocol-wide parameters (USD amounts and fractions in WAD). */
 export interface GlobalConfig {
   readonly keeperRewardFloor: bigint;
-  readonly keeperRewardCap: bigint;
   readonly minCollateral: bigint;
-  readonly keeperRewardShare: bigint;
-  readonly maxPnlFactor: bigint;
-  readonly lossHaircut: bigint;
   readonly reserveFactor: bigint;
   readonly lpFeeShare: bigint;
   readonly insuranceFeeShare: bigint;
+  readonly maxPnlFactor: bigint;
+  readonly keeperRewardCap: bigint;
+  readonly keeperRewardShare: bigint;
+  readonly lossHaircut: bigint;
 }
 
 /** `EngineBase.MarketState`: a market's aggregates and accumulators. */
