@@ -54,17 +54,12 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
     /*                                TYPES                                */
     /* ------------------------------------------------------------------ */
 
-    /// @notice A market's parameters: everything a market is, in one printable struct.
+    /// @notice A market's parameters: everything a market is, in one printable struct. Ordered
+    /// by use: an accrual reads the feed and the next three slots, a fill the fees' slot too.
     struct MarketConfig {
         ChainlinkLib.Feed feed;
         uint128 skewScale; // S, size units (WAD)
         uint128 maxOpenInterestUsd; // per side, USD notional (WAD)
-        uint64 kMax; // largest premium a fill or liquidation pays, and the skew bound |K| <= kMax * S
-        uint64 takerFee; // on the part that grows |K|
-        uint64 makerFee; // on the part that shrinks |K|
-        uint64 liquidationFee; // of closed notional
-        uint64 deviation; // the feed's deviation threshold
-        uint64 gapBuffer; // allowance for price gaps; invalid prices are moved against accounts by it
         uint32 fundingInterval; // seconds
         int64 interestRate; // per funding interval
         uint64 fundingCap; // per funding interval
@@ -73,6 +68,12 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
         uint64 borrowKinkRate; // yearly rate at the kink
         uint64 borrowMaxRate; // yearly rate at full utilization
         bool closed; // a closed market has no valid price: no opens, positions valued against their holders
+        uint64 kMax; // largest premium a fill or liquidation pays, and the skew bound |K| <= kMax * S
+        uint64 takerFee; // on the part that grows |K|
+        uint64 makerFee; // on the part that shrinks |K|
+        uint64 liquidationFee; // of closed notional
+        uint64 deviation; // the feed's deviation threshold
+        uint64 gapBuffer; // allowance for price gaps; invalid prices are moved against accounts by it
     }
 
     /// @notice A margin tier keyed on the market's total open interest (USD notional).
@@ -358,7 +359,9 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
     ChainlinkLib.Sequencer public sequencer;
 
     mapping(uint8 => MarketConfig) internal _marketConfigs;
-    mapping(uint8 => MarginTier[]) internal _marginTiers;
+    // A fixed array, so no length is read: a tier with imr 0 is not set (a set tier's imr is at
+    // least MIN_IMR), and the set tiers come first.
+    mapping(uint8 => MarginTier[MAX_TIERS]) internal _marginTiers;
     mapping(uint8 => StoredMarketState) internal _marketStates;
 
     mapping(uint40 => Account) internal _accounts;
@@ -655,12 +658,18 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
     /// the fill; the last tier applies beyond every threshold.
     function _tierFor(uint8 marketId, StoredMarketState storage state, uint256 price) internal view returns (uint8) {
         uint256 oiUsd = (uint256(state.longSize) + state.shortSize).mulDivUp(price, WAD);
-        MarginTier[] storage tiers = _marginTiers[marketId];
-        uint256 last = tiers.length - 1;
-        for (uint256 i; i < last; ++i) {
-            if (oiUsd <= tiers[i].maxOpenInterestUsd) return uint8(i);
+        MarginTier[MAX_TIERS] storage tiers = _marginTiers[marketId];
+        for (uint256 i; i + 1 < MAX_TIERS; ++i) {
+            // The threshold first: the common case reads one slot.
+            if (oiUsd <= tiers[i].maxOpenInterestUsd || tiers[i + 1].imr == 0) return uint8(i);
         }
-        return uint8(last);
+        return uint8(MAX_TIERS - 1);
+    }
+
+    /// @dev The number of tiers set for a market.
+    function _tierCount(uint8 marketId) internal view returns (uint256 count) {
+        MarginTier[MAX_TIERS] storage tiers = _marginTiers[marketId];
+        while (count < MAX_TIERS && tiers[count].imr != 0) ++count;
     }
 
     function _updateMask(Account storage account, uint8 marketId, int256 newSize) internal {

@@ -66,8 +66,9 @@ contract Governance is EngineBase {
         _checkMarketConfig(config);
         _accrue(marketId, _marketConfigs[marketId]);
         _marketConfigs[marketId] = config;
-        MarginTier[] storage tiers = _marginTiers[marketId];
-        for (uint256 i; i < tiers.length; ++i) {
+        MarginTier[MAX_TIERS] storage tiers = _marginTiers[marketId];
+        uint256 count = _tierCount(marketId);
+        for (uint256 i; i < count; ++i) {
             _checkTier(tiers[i], config);
         }
         emit MarketConfigUpdated(marketId, config);
@@ -78,9 +79,8 @@ contract Governance is EngineBase {
     /// @param tiers 1 to 4 tiers in increasing open-interest order
     function setMarginTiers(uint8 marketId, MarginTier[] calldata tiers) external onlyRole(RISK_ROLE) {
         _requireMarket(marketId);
-        if (tiers.length < _marginTiers[marketId].length) {
-            revert ParameterOutOfBounds("tiers.length", tiers.length, _marginTiers[marketId].length);
-        }
+        uint256 count = _tierCount(marketId);
+        if (tiers.length < count) revert ParameterOutOfBounds("tiers.length", tiers.length, count);
         _setTiers(marketId, tiers, _marketConfigs[marketId]);
         emit MarginTiersUpdated(marketId, tiers);
     }
@@ -149,9 +149,12 @@ contract Governance is EngineBase {
 
     /// @notice A market's margin tiers.
     /// @param marketId the market
-    /// @return the tiers
-    function marginTiers(uint8 marketId) external view returns (MarginTier[] memory) {
-        return _marginTiers[marketId];
+    /// @return tiers the tiers set, in increasing open-interest order
+    function marginTiers(uint8 marketId) external view returns (MarginTier[] memory tiers) {
+        tiers = new MarginTier[](_tierCount(marketId));
+        for (uint256 i; i < tiers.length; ++i) {
+            tiers[i] = _marginTiers[marketId][i];
+        }
     }
 
     /// @notice A market's state accrued to now, with its latest price and rates.
@@ -207,8 +210,7 @@ contract Governance is EngineBase {
 
     function _setTiers(uint8 marketId, MarginTier[] calldata tiers, MarketConfig memory config) internal {
         _bound("tiers.length", tiers.length, 1, MAX_TIERS);
-        MarginTier[] storage stored = _marginTiers[marketId];
-        while (stored.length != 0) stored.pop();
+        MarginTier[MAX_TIERS] storage stored = _marginTiers[marketId];
         for (uint256 i; i < tiers.length; ++i) {
             _checkTier(tiers[i], config);
             if (i != 0) {
@@ -216,7 +218,11 @@ contract Governance is EngineBase {
                 _bound("tier.imr", tiers[i].imr, tiers[i - 1].imr, WAD);
                 _bound("tier.mmr", tiers[i].mmr, tiers[i - 1].mmr, WAD);
             }
-            stored.push(tiers[i]);
+            stored[i] = tiers[i];
+        }
+        // Unset tiers end the list (setMarginTiers never shortens it: positions keep their index).
+        for (uint256 i = tiers.length; i < MAX_TIERS; ++i) {
+            delete stored[i];
         }
     }
 

@@ -1018,36 +1018,6 @@ export const engineAbi = [
             "type": "uint128"
           },
           {
-            "internalType": "uint64",
-            "name": "kMax",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "takerFee",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "makerFee",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "liquidationFee",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "deviation",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "gapBuffer",
-            "type": "uint64"
-          },
-          {
             "internalType": "uint32",
             "name": "fundingInterval",
             "type": "uint32"
@@ -1086,6 +1056,36 @@ export const engineAbi = [
             "internalType": "bool",
             "name": "closed",
             "type": "bool"
+          },
+          {
+            "internalType": "uint64",
+            "name": "kMax",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "takerFee",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "makerFee",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "liquidationFee",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "deviation",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "gapBuffer",
+            "type": "uint64"
           }
         ],
         "indexed": false,
@@ -1151,36 +1151,6 @@ export const engineAbi = [
             "type": "uint128"
           },
           {
-            "internalType": "uint64",
-            "name": "kMax",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "takerFee",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "makerFee",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "liquidationFee",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "deviation",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "gapBuffer",
-            "type": "uint64"
-          },
-          {
             "internalType": "uint32",
             "name": "fundingInterval",
             "type": "uint32"
@@ -1219,6 +1189,36 @@ export const engineAbi = [
             "internalType": "bool",
             "name": "closed",
             "type": "bool"
+          },
+          {
+            "internalType": "uint64",
+            "name": "kMax",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "takerFee",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "makerFee",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "liquidationFee",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "deviation",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "gapBuffer",
+            "type": "uint64"
           }
         ],
         "indexed": false,
@@ -2253,36 +2253,6 @@ export const engineAbi = [
             "type": "uint128"
           },
           {
-            "internalType": "uint64",
-            "name": "kMax",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "takerFee",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "makerFee",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "liquidationFee",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "deviation",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "gapBuffer",
-            "type": "uint64"
-          },
-          {
             "internalType": "uint32",
             "name": "fundingInterval",
             "type": "uint32"
@@ -2321,6 +2291,36 @@ export const engineAbi = [
             "internalType": "bool",
             "name": "closed",
             "type": "bool"
+          },
+          {
+            "internalType": "uint64",
+            "name": "kMax",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "takerFee",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "makerFee",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "liquidationFee",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "deviation",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "gapBuffer",
+            "type": "uint64"
           }
         ],
         "internalType": "struct EngineBase.MarketConfig",
@@ -2879,36 +2879,6 @@ export const engineAbi = [
             "type": "uint128"
           },
           {
-            "internalType": "uint64",
-            "name": "kMax",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "takerFee",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "makerFee",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "liquidationFee",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "deviation",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "gapBuffer",
-            "type": "uint64"
-          },
-          {
             "internalType": "uint32",
             "name": "fundingInterval",
             "type": "uint32"
@@ -2947,6 +2917,36 @@ export const engineAbi = [
             "internalType": "bool",
             "name": "closed",
             "type": "bool"
+          },
+          {
+            "internalType": "uint64",
+            "name": "kMax",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "takerFee",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "makerFee",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "liquidationFee",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "deviation",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "gapBuffer",
+            "type": "uint64"
           }
         ],
         "internalType": "struct EngineBase.MarketConfig",
@@ -3016,7 +3016,7 @@ export const engineAbi = [
           }
         ],
         "internalType": "struct EngineBase.MarginTier[]",
-        "name": "",
+        "name": "tiers",
         "type": "tuple[]"
       }
     ],
@@ -3281,36 +3281,6 @@ export const engineAbi = [
             "type": "uint128"
           },
           {
-            "internalType": "uint64",
-            "name": "kMax",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "takerFee",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "makerFee",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "liquidationFee",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "deviation",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "gapBuffer",
-            "type": "uint64"
-          },
-          {
             "internalType": "uint32",
             "name": "fundingInterval",
             "type": "uint32"
@@ -3349,6 +3319,36 @@ export const engineAbi = [
             "internalType": "bool",
             "name": "closed",
             "type": "bool"
+          },
+          {
+            "internalType": "uint64",
+            "name": "kMax",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "takerFee",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "makerFee",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "liquidationFee",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "deviation",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "gapBuffer",
+            "type": "uint64"
           }
         ],
         "internalType": "struct EngineBase.MarketConfig",
@@ -7230,36 +7230,6 @@ export const lensAbi = [
                 "type": "uint128"
               },
               {
-                "internalType": "uint64",
-                "name": "kMax",
-                "type": "uint64"
-              },
-              {
-                "internalType": "uint64",
-                "name": "takerFee",
-                "type": "uint64"
-              },
-              {
-                "internalType": "uint64",
-                "name": "makerFee",
-                "type": "uint64"
-              },
-              {
-                "internalType": "uint64",
-                "name": "liquidationFee",
-                "type": "uint64"
-              },
-              {
-                "internalType": "uint64",
-                "name": "deviation",
-                "type": "uint64"
-              },
-              {
-                "internalType": "uint64",
-                "name": "gapBuffer",
-                "type": "uint64"
-              },
-              {
                 "internalType": "uint32",
                 "name": "fundingInterval",
                 "type": "uint32"
@@ -7298,6 +7268,36 @@ export const lensAbi = [
                 "internalType": "bool",
                 "name": "closed",
                 "type": "bool"
+              },
+              {
+                "internalType": "uint64",
+                "name": "kMax",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint64",
+                "name": "takerFee",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint64",
+                "name": "makerFee",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint64",
+                "name": "liquidationFee",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint64",
+                "name": "deviation",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint64",
+                "name": "gapBuffer",
+                "type": "uint64"
               }
             ],
             "internalType": "struct EngineBase.MarketConfig",
@@ -7503,36 +7503,6 @@ export const lensAbi = [
                 "type": "uint128"
               },
               {
-                "internalType": "uint64",
-                "name": "kMax",
-                "type": "uint64"
-              },
-              {
-                "internalType": "uint64",
-                "name": "takerFee",
-                "type": "uint64"
-              },
-              {
-                "internalType": "uint64",
-                "name": "makerFee",
-                "type": "uint64"
-              },
-              {
-                "internalType": "uint64",
-                "name": "liquidationFee",
-                "type": "uint64"
-              },
-              {
-                "internalType": "uint64",
-                "name": "deviation",
-                "type": "uint64"
-              },
-              {
-                "internalType": "uint64",
-                "name": "gapBuffer",
-                "type": "uint64"
-              },
-              {
                 "internalType": "uint32",
                 "name": "fundingInterval",
                 "type": "uint32"
@@ -7571,6 +7541,36 @@ export const lensAbi = [
                 "internalType": "bool",
                 "name": "closed",
                 "type": "bool"
+              },
+              {
+                "internalType": "uint64",
+                "name": "kMax",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint64",
+                "name": "takerFee",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint64",
+                "name": "makerFee",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint64",
+                "name": "liquidationFee",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint64",
+                "name": "deviation",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint64",
+                "name": "gapBuffer",
+                "type": "uint64"
               }
             ],
             "internalType": "struct EngineBase.MarketConfig",
@@ -10515,36 +10515,6 @@ export const aeonEventAbi = [
             "type": "uint128"
           },
           {
-            "internalType": "uint64",
-            "name": "kMax",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "takerFee",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "makerFee",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "liquidationFee",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "deviation",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "gapBuffer",
-            "type": "uint64"
-          },
-          {
             "internalType": "uint32",
             "name": "fundingInterval",
             "type": "uint32"
@@ -10583,6 +10553,36 @@ export const aeonEventAbi = [
             "internalType": "bool",
             "name": "closed",
             "type": "bool"
+          },
+          {
+            "internalType": "uint64",
+            "name": "kMax",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "takerFee",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "makerFee",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "liquidationFee",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "deviation",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "gapBuffer",
+            "type": "uint64"
           }
         ],
         "indexed": false,
@@ -10648,36 +10648,6 @@ export const aeonEventAbi = [
             "type": "uint128"
           },
           {
-            "internalType": "uint64",
-            "name": "kMax",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "takerFee",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "makerFee",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "liquidationFee",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "deviation",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "gapBuffer",
-            "type": "uint64"
-          },
-          {
             "internalType": "uint32",
             "name": "fundingInterval",
             "type": "uint32"
@@ -10716,6 +10686,36 @@ export const aeonEventAbi = [
             "internalType": "bool",
             "name": "closed",
             "type": "bool"
+          },
+          {
+            "internalType": "uint64",
+            "name": "kMax",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "takerFee",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "makerFee",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "liquidationFee",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "deviation",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "gapBuffer",
+            "type": "uint64"
           }
         ],
         "indexed": false,

@@ -192,6 +192,37 @@ contract GovernanceTest is EngineFixture {
         governance.listMarket(_cfg(), five);
     }
 
+    /// Tiers live in fixed slots: the view returns exactly the tiers set, and the last one set
+    /// applies beyond every threshold, its own included.
+    function test_tiers_lastSetAppliesBeyondEveryThreshold() public {
+        EngineBase.MarginTier[] memory four = new EngineBase.MarginTier[](4);
+        four[0] = EngineBase.MarginTier({maxOpenInterestUsd: 1e18, imr: 0.028572e18, mmr: 0.014286e18});
+        four[1] = EngineBase.MarginTier({maxOpenInterestUsd: 2e18, imr: 0.05e18, mmr: 0.025e18});
+        four[2] = EngineBase.MarginTier({maxOpenInterestUsd: 3e18, imr: 0.1e18, mmr: 0.05e18});
+        four[3] = EngineBase.MarginTier({maxOpenInterestUsd: 4e18, imr: 0.2e18, mmr: 0.1e18});
+        governance.setMarginTiers(ETH, four);
+        EngineBase.MarginTier[] memory stored = governance.marginTiers(ETH);
+        assertEq(stored.length, 4, "four tiers");
+        assertEq(stored[3].imr, 0.2e18, "the fourth");
+        assertEq(governance.marginTiers(BTC).length, 3, "the other market keeps its three");
+        assertEq(engine.initialMarginRate(ETH, 3000e18), 0.028572e18, "no open interest: the first");
+
+        fundPool(1_000_000e6);
+        uint40 a = depositFor(alice, 0, 1_000e6);
+        fillAt(a, ETH, 1e18, 3000e18); // 3,000 USD of open interest, beyond the last threshold
+        assertEq(engine.getPosition(a, ETH).tier, 3, "the last tier set");
+        assertEq(engine.initialMarginRate(ETH, 3000e18), 0.2e18, "its rate");
+
+        // Three set: the fourth slot is empty and never chosen.
+        EngineBase.MarginTier[] memory three = new EngineBase.MarginTier[](3);
+        (three[0], three[1], three[2]) = (four[0], four[1], four[2]);
+        governance.setMarginTiers(BTC, three);
+        fillAt(a, BTC, 0.01e18, 60_000e18); // 600 USD, beyond every threshold
+        assertEq(engine.getPosition(a, BTC).tier, 2, "the last of three");
+        assertEq(engine.initialMarginRate(BTC, 60_000e18), 0.1e18, "its rate");
+        assertEq(governance.marginTiers(BTC).length, 3, "still three");
+    }
+
     /* ---------------------------- global bounds ---------------------------- */
 
     function test_globalConfig_bounds() public {
