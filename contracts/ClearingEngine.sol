@@ -3,7 +3,6 @@ pragma solidity 0.8.30;
 
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {MathLib} from "./libraries/MathLib.sol";
-import {ChainlinkLib} from "./libraries/ChainlinkLib.sol";
 import {Vault} from "./Vault.sol";
 import {EngineBase} from "./EngineBase.sol";
 import {Liquidator} from "./Liquidator.sol";

@@ -157,6 +157,7 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
         uint16 subaccount;
         uint64 marketMask; // bit m set: a position in market m
     }
+
     /// @notice An account's valuation (SPEC section 3).
     struct Health {
         int256 equity; // collateral + PnL at the index - accrued funding and borrowing
