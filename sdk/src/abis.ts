@@ -4423,6 +4423,19 @@ export const orderBookAbi = [
     "type": "function"
   },
   {
+    "inputs": [],
+    "name": "QUEUE_RING_SIZE",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [
       {
         "internalType": "uint40",
@@ -4664,7 +4677,7 @@ export const orderBookAbi = [
           }
         ],
         "internalType": "struct OrderBook.Order",
-        "name": "",
+        "name": "o",
         "type": "tuple"
       }
     ],
@@ -4823,7 +4836,7 @@ export const orderBookAbi = [
     "inputs": [
       {
         "internalType": "uint8",
-        "name": "",
+        "name": "marketId",
         "type": "uint8"
       }
     ],

@@ -235,6 +235,126 @@ contract OrderBookTest is OrderBookFixture {
     }
 
     /* ------------------------------------------------------------------ */
+    /*                              QUEUE RING                             */
+    /* ------------------------------------------------------------------ */
+
+    /// @dev Queued orders live in a ring: the order that reuses a position rewrites exactly the
+    /// slots the position's executed order wrote, and only live keys read an order.
+    function test_queueRingReusesAnExecutedOrdersSlots() public {
+        uint40 a = depositFor(alice, 0, 100_000e6);
+        uint64 ring = book.QUEUE_RING_SIZE();
+        bytes32[] memory firstWrites;
+        bytes32[] memory reuseWrites;
+        for (uint64 i; i <= ring + 1; ++i) {
+            int256 size = ringOrderSize(i);
+            if (i == 1 || i == ring + 1) vm.record();
+            uint256 key = marketOrder(alice, 0, ETH, size, size > 0 ? type(uint256).max : 0);
+            if (i == 1) (, firstWrites) = vm.accesses(address(book));
+            if (i == ring + 1) {
+                (, reuseWrites) = vm.accesses(address(book));
+                assertEq(int256(book.getOrder(key).sizeDelta), size, "the live order at position 1");
+                assertEq(book.getOrder(book.queuedKey(ETH, 1)).accountId, 0, "the executed order it replaced");
+                assertEq(book.getOrder(book.queuedKey(ETH, ring)).accountId, 0, "an executed order left in place");
+                assertEq(book.getOrder(book.queuedKey(ETH, 2 * ring + 1)).accountId, 0, "a future key");
+            }
+            vm.warp(START + 1 + i);
+            setPrice(ethFeed, 3000e18);
+            executeAt(keeper, ETH, round1(i + 2));
+        }
+        assertSameSlots(firstWrites, reuseWrites, "order ring + 1 rewrites order 1's slots");
+        int256 expected;
+        for (uint64 i; i <= ring + 1; ++i) {
+            expected += ringOrderSize(i);
+        }
+        assertEq(int256(engine.getPosition(a, ETH).size), expected, "every order filled once");
+    }
+
+    /// @dev With the ring full, orders go to fresh slots, and keep going there while that run has
+    /// orders left, even once ring positions are free: otherwise an order placed in the ring between
+    /// two overflowing ones would fall inside the run's interval and be lost. Nothing is overwritten,
+    /// the queue stays in order, and once the run drains orders return to the ring.
+    function test_aFullRingOverflowsToFreshSlotsUntilItsRunDrains() public {
+        uint64 ring = book.QUEUE_RING_SIZE();
+        uint256 count = ring + 3;
+        uint40[] memory ids = new uint40[](count / 8 + 1);
+        for (uint16 s; s < ids.length; ++s) {
+            ids[s] = depositFor(alice, s, 10_000e6);
+        }
+        uint40 b = depositFor(bob, 0, 10_000e6);
+        uint256[] memory keys = new uint256[](count);
+        bytes32[] memory order3Writes;
+        for (uint64 i; i <= ring; ++i) {
+            if (i == 3) vm.record();
+            keys[i] = placeRingOrder(i);
+            if (i == 3) (, order3Writes) = vm.accesses(address(book));
+        }
+        vm.warp(START + 1);
+        setPrice(ethFeed, 3000e18);
+        executeAt(keeper, ETH, round1(2));
+        executeAt(keeper, ETH, round1(2)); // positions 0 and 1 are free, the run [ring, ring + 1) is live
+        keys[ring + 1] = placeRingOrder(ring + 1);
+        keys[ring + 2] = placeRingOrder(ring + 2); // the ring is full again
+        for (uint64 i = 2; i < count; ++i) {
+            OrderBook.Order memory o = book.getOrder(keys[i]);
+            assertEq(o.accountId, i == 3 ? b : ids[i / 8], "each pending order reads its own account");
+            assertEq(int256(o.sizeDelta), ringOrderSize(i), "and its own size");
+        }
+
+        vm.warp(START + 2);
+        setPrice(ethFeed, 3000e18);
+        uint80[] memory rounds = new uint80[](ring - 1);
+        uint80[] memory previous = new uint80[](ring - 1);
+        for (uint256 i; i < ring - 1; ++i) {
+            (rounds[i], previous[i]) = (round1(2), round1(1));
+        }
+        book.executeOrders(ETH, rounds, previous); // orders 2 .. ring
+        executeAt(keeper, ETH, round1(3)); // orders ring + 1 and ring + 2, created after round 2
+        executeAt(keeper, ETH, round1(3));
+        for (uint256 s; s < ids.length; ++s) {
+            int256 expected;
+            for (uint64 i = uint64(s * 8); i < count && i < s * 8 + 8; ++i) {
+                if (i != 3) expected += ringOrderSize(i);
+            }
+            assertEq(int256(engine.getPosition(ids[s], ETH).size), expected, "every order filled once");
+        }
+        assertEq(int256(engine.getPosition(b, ETH).size), ringOrderSize(3), "bob's order filled once");
+
+        // The run has drained: order ring + 3, bob's next, takes ring position 3 again.
+        vm.record();
+        marketOrder(bob, 0, ETH, -ringOrderSize(3), type(uint256).max);
+        (, bytes32[] memory writes) = vm.accesses(address(book));
+        assertSameSlots(order3Writes, writes, "order ring + 3 rewrites order 3's slots");
+    }
+
+    /// @dev Order `i` of a ring test, with a distinct size: bob's for order 3, else alice's subaccount i / 8.
+    function placeRingOrder(uint64 i) internal returns (uint256) {
+        int256 size = ringOrderSize(i);
+        return marketOrder(i == 3 ? bob : alice, i == 3 ? 0 : uint16(i / 8), ETH, size, size > 0 ? type(uint256).max : 0);
+    }
+
+    /// @dev Distinct sizes, alternating long and short.
+    function ringOrderSize(uint256 i) internal pure returns (int256) {
+        int256 size = int256(0.01e18 + i * 1e12);
+        return i % 2 == 0 ? size : -size;
+    }
+
+    function assertSameSlots(bytes32[] memory left, bytes32[] memory right, string memory what) internal pure {
+        for (uint256 i; i < left.length; ++i) {
+            assertTrue(contains(right, left[i]), what);
+        }
+        for (uint256 i; i < right.length; ++i) {
+            assertTrue(contains(left, right[i]), what);
+        }
+    }
+
+    function contains(bytes32[] memory list, bytes32 item) internal pure returns (bool) {
+        for (uint256 i; i < list.length; ++i) {
+            if (list[i] == item) return true;
+        }
+        return false;
+    }
+
+    /* ------------------------------------------------------------------ */
     /*                            NO FREE OPTION                           */
     /* ------------------------------------------------------------------ */
 

@@ -28,6 +28,8 @@ interface Vm {
     function sign(uint256 privateKey, bytes32 digest) external pure returns (uint8 v, bytes32 r, bytes32 s);
     function recordLogs() external;
     function getRecordedLogs() external returns (Log[] memory logs);
+    function record() external;
+    function accesses(address target) external returns (bytes32[] memory reads, bytes32[] memory writes);
     function snapshotState() external returns (uint256);
     function revertToState(uint256 id) external returns (bool);
 }
