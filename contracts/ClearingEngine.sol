@@ -285,10 +285,11 @@ contract ClearingEngine is EngineBase {
     /// tier its market's total open interest falls in); the order book sizes reservations with it.
     /// @param marketId the market
     /// @param price the index price (WAD)
-    /// @return the tier's initial margin rate (WAD)
-    function initialMarginRate(uint8 marketId, uint256 price) external view returns (uint256) {
-        _requireMarket(marketId);
-        return _marginTiers[marketId][_tierFor(marketId, _marketStates[marketId], price)].imr;
+    /// @return imr the tier's initial margin rate (WAD)
+    function initialMarginRate(uint8 marketId, uint256 price) external view returns (uint256 imr) {
+        imr = _marginTiers[marketId][_tierFor(marketId, _marketStates[marketId], price)].imr;
+        // A listed market has a first tier and a set tier's rate is positive: no market count read.
+        if (imr == 0) revert UnknownMarket(marketId);
     }
 
     /// @notice A market's stored aggregates and accumulators (as of its last accrual).

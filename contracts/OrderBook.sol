@@ -99,10 +99,10 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
         uint64 expiryRewardShare; // of the execution fee, to whoever pops an expired order
     }
 
-    /// @notice Per-market order bounds.
+    /// @notice Per-market order bounds, in one slot (an order reads all three).
     struct MarketOrderConfig {
-        uint96 minExecutionFee; // wei, covers a keeper's gas
-        uint128 minNotionalUsd; // WAD
+        uint64 minExecutionFee; // wei, covers a keeper's gas; at most 1 native unit
+        uint96 minNotionalUsd; // WAD
         uint96 maxSize; // base units (WAD)
     }
 

@@ -2133,7 +2133,7 @@ export const engineAbi = [
     "outputs": [
       {
         "internalType": "uint256",
-        "name": "",
+        "name": "imr",
         "type": "uint256"
       }
     ],
@@ -4087,14 +4087,14 @@ export const orderBookAbi = [
       {
         "components": [
           {
-            "internalType": "uint96",
+            "internalType": "uint64",
             "name": "minExecutionFee",
-            "type": "uint96"
+            "type": "uint64"
           },
           {
-            "internalType": "uint128",
+            "internalType": "uint96",
             "name": "minNotionalUsd",
-            "type": "uint128"
+            "type": "uint96"
           },
           {
             "internalType": "uint96",
@@ -4695,14 +4695,14 @@ export const orderBookAbi = [
     "name": "marketOrderConfig",
     "outputs": [
       {
-        "internalType": "uint96",
+        "internalType": "uint64",
         "name": "minExecutionFee",
-        "type": "uint96"
+        "type": "uint64"
       },
       {
-        "internalType": "uint128",
+        "internalType": "uint96",
         "name": "minNotionalUsd",
-        "type": "uint128"
+        "type": "uint96"
       },
       {
         "internalType": "uint96",
@@ -4866,14 +4866,14 @@ export const orderBookAbi = [
       {
         "components": [
           {
-            "internalType": "uint96",
+            "internalType": "uint64",
             "name": "minExecutionFee",
-            "type": "uint96"
+            "type": "uint64"
           },
           {
-            "internalType": "uint128",
+            "internalType": "uint96",
             "name": "minNotionalUsd",
-            "type": "uint128"
+            "type": "uint96"
           },
           {
             "internalType": "uint96",
@@ -11043,14 +11043,14 @@ export const aeonEventAbi = [
       {
         "components": [
           {
-            "internalType": "uint96",
+            "internalType": "uint64",
             "name": "minExecutionFee",
-            "type": "uint96"
+            "type": "uint64"
           },
           {
-            "internalType": "uint128",
+            "internalType": "uint96",
             "name": "minNotionalUsd",
-            "type": "uint128"
+            "type": "uint96"
           },
           {
             "internalType": "uint96",

@@ -47,7 +47,7 @@ contract OrderBookGasTest is OrderBookFixture {
     function test_starvingTheEnginesFeedReadsNeverCancelsABindingOrder() public {
         uint40 a = depositFor(alice, 0, 10_000e6);
         OrderBook.MarketOrderConfig memory bounds =
-            OrderBook.MarketOrderConfig({minExecutionFee: uint96(MIN_FEE), minNotionalUsd: 10e18, maxSize: 1_000_000e18});
+            OrderBook.MarketOrderConfig({minExecutionFee: uint64(MIN_FEE), minNotionalUsd: 10e18, maxSize: 1_000_000e18});
         // Alice holds positions in markets whose feeds are expensive to read, so the engine's
         // margin check of a fill reads feeds late in the call.
         uint256 time = START;

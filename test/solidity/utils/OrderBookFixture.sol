@@ -19,7 +19,7 @@ abstract contract OrderBookFixture is EngineFixture {
     function setUpOrderBook() internal {
         setUpEngine();
         OrderBook.MarketOrderConfig memory bounds =
-            OrderBook.MarketOrderConfig({minExecutionFee: uint96(MIN_FEE), minNotionalUsd: 10e18, maxSize: 1_000_000e18});
+            OrderBook.MarketOrderConfig({minExecutionFee: uint64(MIN_FEE), minNotionalUsd: 10e18, maxSize: 1_000_000e18});
         book.setMarketOrderConfig(ETH, bounds);
         book.setMarketOrderConfig(BTC, bounds);
     }
