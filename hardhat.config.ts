@@ -10,6 +10,14 @@ const require = createRequire(import.meta.url);
 const solcPath = require.resolve("solc/soljson.js");
 const solcVersion: string = require("solc/package.json").version;
 
+function solc(runs: number) {
+  return {
+    version: solcVersion,
+    path: solcPath,
+    settings: { evmVersion: "cancun", viaIR: true, optimizer: { enabled: true, runs } },
+  };
+}
+
 // CI and `npm test` run the invariant suite at full depth; AEON_INVARIANT_RUNS lowers it
 // for quick local iterations.
 const invariantRuns = Number(process.env.AEON_INVARIANT_RUNS ?? 256);
@@ -17,13 +25,11 @@ const invariantRuns = Number(process.env.AEON_INVARIANT_RUNS ?? 256);
 export default defineConfig({
   plugins: [hardhatViem, hardhatNodeTestRunner, hardhatNetworkHelpers],
   solidity: {
-    version: solcVersion,
-    path: solcPath,
-    settings: {
-      evmVersion: "cancun",
-      viaIR: true,
-      optimizer: { enabled: true, runs: 200 },
-    },
+    compilers: [solc(200)],
+    // The trading paths' contracts with room under the 24 KiB limit are tuned for runtime gas (the
+    // benchmark: 1,000 to 3,000 less per order and liquidation, 27,000 less on a batch of ten);
+    // the clearing engine stays at 200 runs to fit.
+    overrides: { "contracts/OrderBook.sol": solc(5_000), "contracts/Liquidator.sol": solc(100_000) },
   },
   paths: {
     tests: { solidity: "./test/solidity", nodejs: "./test" },

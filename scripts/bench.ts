@@ -58,8 +58,8 @@ const BUDGETS: readonly Budget[] = [
   // gas.createOrder.newRingPosition) + the account's pending-order table slot (its first order, 22,100;
   // liquidation must find the orders) + queue tail (5,000) + the reservation on the account (5,000) +
   // the latest round (8,900) + the market's feed, bounds and tier (3 cold slots, 6,300) = 78,300,
-  // before the OrderCreated log. Remaining: 23 cold reads and four calls to the engine.
-  { figure: "gas.createOrder", target: 110_000, max: 153_000, why: "a market order, the account's first" },
+  // before the OrderCreated log. Remaining: 22 cold reads and four calls to the engine.
+  { figure: "gas.createOrder", target: 110_000, max: 147_000, why: "a market order, the account's first" },
   // Impossible: 21,000 + the position's 2 new slots (44,200) + the market's 4 aggregate slots (20,000)
   // + the account's collateral and market mask (10,000) + 2 ledger slots (10,000) + the order's 2
   // slots read (a ring position is left for the next order: 4,200) and the queue head (5,000) +
@@ -67,14 +67,14 @@ const BUDGETS: readonly Budget[] = [
   // (4 slots, 8,400) + accumulators (4,200) + tier and global config (6,300) = 152,200, and the
   // PositionChanged and OrderExecuted logs (6,977) = 159,177, before the reserve check (one slot of
   // pool totals: 5,000).
-  { figure: "gas.executeOrder.open", target: 150_000, max: 298_000, why: "opens a position for an account with no other position" },
+  { figure: "gas.executeOrder.open", target: 150_000, max: 297_000, why: "opens a position for an account with no other position" },
   // Not met, reachable in principle: as the open with the position's slots cleared instead of
   // created (10,000 - 9,600), storage, proof and logs come to about 115,400.
-  { figure: "gas.executeOrder.close", target: 120_000, max: 229_000, why: "closes an account's only position" },
+  { figure: "gas.executeOrder.close", target: 120_000, max: 228_000, why: "closes an account's only position" },
   // Not met, reachable in principle (bound about 124,000): health (position, config, accumulators,
   // tier, global config: 12 cold slots) + the latest round + the close's writes as above + keeper
   // credit + the order book's pending-order check. Remaining: see README "Gas and performance".
-  { figure: "gas.liquidate.1pos", target: 130_000, max: 213_000, why: "liquidates an account with one position" },
+  { figure: "gas.liquidate.1pos", target: 130_000, max: 209_000, why: "liquidates an account with one position" },
   // Impossible: 21,000 + the latest round (8,900) + the market's feed (2 cold slots, 4,200) + 3 slots
   // rewritten (the stored packing: indices and accrual time; realized-rate sums and price; the
   // settlement's sums and time: 15,000) + the skew (2,100) and the rate parameters (2 cold slots,
