@@ -308,9 +308,7 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
         for (uint256 index; mask != 0; ++index) {
             if (mask & 1 == 1) {
                 uint256 key = _pendingKey(accountId, index);
-                Order storage o = _orderAt(key);
-                fees += uint256(o.executionFeeGwei) * FEE_UNIT;
-                _deleteOrder(key);
+                fees += _removePendingOrder(key) * FEE_UNIT;
                 emit OrderCancelled(key, accountId, CancelReason.Liquidated, "", 0);
             }
             mask >>= 1;
@@ -642,19 +640,17 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
         key = id;
     }
 
-    /// @dev A pending order's storage: a queued key names a live order (liquidation cancels only those).
-    function _orderAt(uint256 key) internal view returns (Order storage) {
-        if (key & QUEUED_FLAG == 0) return _conditional[uint64(key)];
-        uint8 marketId = uint8(key >> 64);
-        return _queued[marketId][_position(_queues[marketId], uint64(key))];
-    }
-
-    function _deleteOrder(uint256 key) internal {
+    /// @dev Deletes a pending order (a queued key names a live order: liquidation cancels only
+    /// those) and returns its execution fee in gwei.
+    function _removePendingOrder(uint256 key) internal returns (uint256 executionFeeGwei) {
         if (key & QUEUED_FLAG == 0) {
+            executionFeeGwei = _conditional[uint64(key)].executionFeeGwei;
             delete _conditional[uint64(key)];
         } else {
             uint8 marketId = uint8(key >> 64);
-            delete _queued[marketId][_position(_queues[marketId], uint64(key))];
+            uint256 position = _position(_queues[marketId], uint64(key));
+            executionFeeGwei = _queued[marketId][position].executionFeeGwei;
+            delete _queued[marketId][position];
         }
     }
 
