@@ -4,7 +4,7 @@ pragma solidity 0.8.30;
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {MathLib} from "./libraries/MathLib.sol";
 import {Vault} from "./Vault.sol";
-import {EngineBase} from "./EngineBase.sol";
+import {EngineBase, RESERVATION_UNIT} from "./EngineBase.sol";
 import {Liquidator} from "./Liquidator.sol";
 import {PoolValuation} from "./PoolValuation.sol";
 
@@ -144,26 +144,45 @@ contract ClearingEngine is EngineBase {
     /*                      ORDER BOOK AND POOL HOOKS                      */
     /* ------------------------------------------------------------------ */
 
-    /// @notice Reserves margin for a new order. An order that can grow a position needs every
-    /// held price valid and the account to afford its initial requirement plus all reservations,
-    /// counting no unrealized profit; a reduce-only order is always accepted (reducing is always
-    /// allowed), its reservation only holding its fees back from withdrawal. Only the order book
-    /// calls it.
-    /// @param accountId the account
-    /// @param amount margin to hold (WAD)
+    /// @notice Reserves the margin a new order needs: its notional times the taker fee and kMax,
+    /// plus, for an order that can grow a position, the initial margin rate of the tier the
+    /// market's open interest falls in at `indexPrice`; rounded up to whole `RESERVATION_UNIT`s
+    /// (orders store it in those). An order that can grow a position needs every held price valid
+    /// and the account to afford its initial requirement plus all reservations, counting no
+    /// unrealized profit; a reduce-only order is always accepted (reducing is always allowed), its
+    /// reservation only holding its fees back from withdrawal. Only the order book calls it.
+    /// @param owner the account's owner
+    /// @param subaccount the account's subaccount
+    /// @param marketId the order's market (listed: the order book checked it)
+    /// @param notional the order's notional at the buffered index price (WAD)
+    /// @param indexPrice the index price, which picks the margin tier (WAD)
     /// @param increasesExposure whether the order can grow a position
-    function reserveMargin(uint40 accountId, uint256 amount, bool increasesExposure) external {
+    /// @return accountId the account; 0 when `(owner, subaccount)` has none, and nothing is reserved
+    /// @return reservation the margin reserved (WAD)
+    function reserveOrderMargin(
+        address owner,
+        uint16 subaccount,
+        uint8 marketId,
+        uint256 notional,
+        uint256 indexPrice,
+        bool increasesExposure
+    ) external returns (uint40 accountId, uint256 reservation) {
         _onlyOrderBook();
+        accountId = accountIdOf[owner][subaccount];
+        if (accountId == 0) return (0, 0);
+        MarketConfig storage config = _marketConfigs[marketId];
+        uint256 rate = uint256(config.takerFee) + config.kMax;
+        if (increasesExposure) rate += _initialMarginRate(marketId, indexPrice);
+        reservation = notional.mulDivUp(rate, WAD).mulDivUp(1, RESERVATION_UNIT) * RESERVATION_UNIT;
         Account storage account = _accounts[accountId];
-        if (account.owner == address(0)) revert UnknownAccount(accountId);
-        uint256 reserved = account.reservedMargin + amount;
+        uint256 reserved = account.reservedMargin + reservation;
         account.reservedMargin = reserved.toUint128();
         if (increasesExposure) {
             Health memory h = _health(account, accountId, type(uint256).max, 0);
             if (!h.pricesValid) revert PricesInvalid(accountId);
             _requireInitialMargin(h, reserved);
         }
-        emit MarginReserved(accountId, amount, reserved);
+        emit MarginReserved(accountId, reservation, reserved);
     }
 
     /// @notice Releases an order's reservation (cancel, expiry, liquidation). Only the order book calls it.
@@ -272,21 +291,24 @@ contract ClearingEngine is EngineBase {
     }
 
     /// @notice What an order needs of its market, in one call (the order book's): the feed, the
-    /// sequencer feed, whether the market is closed and the reservation's fee and impact rate. A
-    /// market not listed has a zero feed.
+    /// sequencer feed and whether the market is closed. A market not listed has a zero feed.
     /// @param marketId the market
     /// @return terms the terms
     function orderTerms(uint8 marketId) external view returns (OrderTerms memory terms) {
         MarketConfig storage config = _marketConfigs[marketId];
-        terms = OrderTerms(config.feed, sequencer, config.closed, uint256(config.takerFee) + config.kMax);
+        terms = OrderTerms(config.feed, sequencer, config.closed);
     }
 
     /// @notice The initial margin rate of the tier a position opened now at `price` would get (the
-    /// tier its market's total open interest falls in); the order book sizes reservations with it.
+    /// tier its market's total open interest falls in); orders reserve margin at it.
     /// @param marketId the market
     /// @param price the index price (WAD)
-    /// @return imr the tier's initial margin rate (WAD)
-    function initialMarginRate(uint8 marketId, uint256 price) external view returns (uint256 imr) {
+    /// @return the tier's initial margin rate (WAD)
+    function initialMarginRate(uint8 marketId, uint256 price) external view returns (uint256) {
+        return _initialMarginRate(marketId, price);
+    }
+
+    function _initialMarginRate(uint8 marketId, uint256 price) internal view returns (uint256 imr) {
         imr = _marginTiers[marketId][_tierFor(marketId, _marketStates[marketId], price)].imr;
         // A listed market has a first tier and a set tier's rate is positive: no market count read.
         if (imr == 0) revert UnknownMarket(marketId);

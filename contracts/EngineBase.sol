@@ -10,6 +10,9 @@ import {SkewCurveLib} from "./libraries/SkewCurveLib.sol";
 import {FundingLib} from "./libraries/FundingLib.sol";
 import {Vault} from "./Vault.sol";
 
+/// @dev Orders store their margin reservation in whole units of 1e-6 USD (in WAD).
+uint256 constant RESERVATION_UNIT = 1e12;
+
 /// @title EngineBase
 /// @notice Storage, types, errors, events and the shared internal logic of the clearing engine
 /// (SPEC sections 3, 4, 5). The engine and its two modules, `Governance` and `Liquidator`,
@@ -203,7 +206,6 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
         ChainlinkLib.Feed feed; // zero for a market not listed
         ChainlinkLib.Sequencer sequencer;
         bool closed;
-        uint256 feeAndImpactRate; // taker fee + kMax: a reservation's rate besides initial margin
     }
 
     /// @notice What the order book asks the engine to fill, at a price it has proved.

@@ -5,7 +5,7 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {MathLib} from "./libraries/MathLib.sol";
 import {ChainlinkLib} from "./libraries/ChainlinkLib.sol";
-import {EngineBase} from "./EngineBase.sol";
+import {EngineBase, RESERVATION_UNIT} from "./EngineBase.sol";
 import {ClearingEngine} from "./ClearingEngine.sol";
 import {IOrderBook} from "./interfaces/IOrderBook.sol";
 
@@ -32,8 +32,6 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
     /// cannot be proved (the feed changed phase twice), expires after this.
     uint256 public constant NO_ROUND_EXPIRY = 24 hours;
     uint256 internal constant WAD = 1e18;
-    /// @dev Reservations are stored in USDC units (1e-6 USD) and rounded up.
-    uint256 internal constant RESERVATION_UNIT = 1e12;
     /// @dev Execution fees are stored in gwei.
     uint256 internal constant FEE_UNIT = 1 gwei;
     uint256 internal constant QUEUED_FLAG = 1 << 72;
@@ -244,16 +242,16 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
     /// @param p the order
     /// @return orderKey the order's key (queued orders and conditional orders are keyed apart)
     function createOrder(CreateOrderParams calldata p) external payable nonReentrant returns (uint256 orderKey) {
-        uint40 accountId = engine.accountIdOf(msg.sender, p.subaccount);
-        if (accountId == 0) revert UnknownAccount(msg.sender, p.subaccount);
         EngineBase.OrderTerms memory terms = engine.orderTerms(p.marketId);
         if (terms.feed.aggregator == address(0)) revert UnknownMarket(p.marketId);
         uint256 feeGwei = _checkOrder(p, terms.closed);
-
-        uint8 index = _claimPendingSlot(accountId);
         (ChainlinkLib.Round memory round, uint256 indexPrice) = _latestForOrder(p.marketId, terms, p.reduceOnly);
-        uint256 reservation = _reservationFor(p, terms.feeAndImpactRate, indexPrice);
-        engine.reserveMargin(accountId, reservation * RESERVATION_UNIT, !p.reduceOnly);
+        // One engine call finds the account, prices the reservation and holds it.
+        (uint40 accountId, uint256 reservation) = engine.reserveOrderMargin(
+            msg.sender, p.subaccount, p.marketId, _notionalFor(p, indexPrice), indexPrice, !p.reduceOnly
+        );
+        if (accountId == 0) revert UnknownAccount(msg.sender, p.subaccount);
+        uint8 index = _claimPendingSlot(accountId);
 
         Order memory o = Order({
             accountId: accountId,
@@ -262,7 +260,7 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
             createdAt: uint32(block.timestamp),
             anchorRoundId: round.roundId,
             executionFeeGwei: feeGwei.toUint40(),
-            reservation: reservation.toUint48(),
+            reservation: (reservation / RESERVATION_UNIT).toUint48(),
             sizeDelta: int256(p.sizeDelta).toInt96(),
             acceptablePrice: uint80(MathLib.min(p.acceptablePrice, type(uint80).max)),
             triggerPrice: uint80(p.triggerPrice)
@@ -279,7 +277,7 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
             p.triggerPrice,
             o.acceptablePrice,
             msg.value,
-            reservation * RESERVATION_UNIT,
+            reservation,
             round.roundId
         );
     }
@@ -592,28 +590,17 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
         indexPrice = engine.marketState(marketId).lastPrice;
     }
 
-    /// @dev Initial margin of the market's current tier, the taker fee and the largest impact,
-    /// on the notional at index * (1 + buffer), whatever the acceptable price; reduce-only orders
-    /// reserve the fee and impact only. In 1e-6 USD, rounded up.
-    function _reservationFor(CreateOrderParams calldata p, uint256 feeAndImpactRate, uint256 indexPrice)
-        internal
-        view
-        returns (uint256)
-    {
+    /// @dev The notional a reservation is priced on: the size at index * (1 + buffer), whatever the
+    /// acceptable price, rounded up (the engine applies the rates). An order that can grow a
+    /// position must reach the market's minimum notional at the index.
+    function _notionalFor(CreateOrderParams calldata p, uint256 indexPrice) internal view returns (uint256 notional) {
         uint256 bufferedPrice = indexPrice.mulDivUp(WAD + orderConfig.marginBuffer, WAD);
-        uint256 notional = MathLib.abs(p.sizeDelta).mulDivUp(bufferedPrice, WAD);
-        MarketOrderConfig memory bounds = marketOrderConfig[p.marketId];
+        notional = MathLib.abs(p.sizeDelta).mulDivUp(bufferedPrice, WAD);
+        uint96 minNotionalUsd = marketOrderConfig[p.marketId].minNotionalUsd;
         // A reduce-only order may close a position of any size, dust included.
-        if (!p.reduceOnly && notional.mulDivDown(indexPrice, bufferedPrice) < bounds.minNotionalUsd) {
-            revert NotionalTooSmall(notional.mulDivDown(indexPrice, bufferedPrice), bounds.minNotionalUsd);
+        if (!p.reduceOnly && notional.mulDivDown(indexPrice, bufferedPrice) < minNotionalUsd) {
+            revert NotionalTooSmall(notional.mulDivDown(indexPrice, bufferedPrice), minNotionalUsd);
         }
-        uint256 rate = feeAndImpactRate;
-        if (!p.reduceOnly) rate += _currentImr(p.marketId, indexPrice);
-        return notional.mulDivUp(rate, WAD).mulDivUp(1, RESERVATION_UNIT);
-    }
-
-    function _currentImr(uint8 marketId, uint256 price) internal view returns (uint256) {
-        return engine.initialMarginRate(marketId, price);
     }
 
     function _enqueue(Order memory o) internal returns (uint256 key) {

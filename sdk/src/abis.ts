@@ -2133,7 +2133,7 @@ export const engineAbi = [
     "outputs": [
       {
         "internalType": "uint256",
-        "name": "imr",
+        "name": "",
         "type": "uint256"
       }
     ],
@@ -2557,11 +2557,6 @@ export const engineAbi = [
             "internalType": "bool",
             "name": "closed",
             "type": "bool"
-          },
-          {
-            "internalType": "uint256",
-            "name": "feeAndImpactRate",
-            "type": "uint256"
           }
         ],
         "internalType": "struct EngineBase.OrderTerms",
@@ -2637,13 +2632,28 @@ export const engineAbi = [
   {
     "inputs": [
       {
-        "internalType": "uint40",
-        "name": "accountId",
-        "type": "uint40"
+        "internalType": "address",
+        "name": "owner",
+        "type": "address"
+      },
+      {
+        "internalType": "uint16",
+        "name": "subaccount",
+        "type": "uint16"
+      },
+      {
+        "internalType": "uint8",
+        "name": "marketId",
+        "type": "uint8"
       },
       {
         "internalType": "uint256",
-        "name": "amount",
+        "name": "notional",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "indexPrice",
         "type": "uint256"
       },
       {
@@ -2652,8 +2662,19 @@ export const engineAbi = [
         "type": "bool"
       }
     ],
-    "name": "reserveMargin",
-    "outputs": [],
+    "name": "reserveOrderMargin",
+    "outputs": [
+      {
+        "internalType": "uint40",
+        "name": "accountId",
+        "type": "uint40"
+      },
+      {
+        "internalType": "uint256",
+        "name": "reservation",
+        "type": "uint256"
+      }
+    ],
     "stateMutability": "nonpayable",
     "type": "function"
   },

@@ -6,7 +6,7 @@
  * (`FundingLib`, `EngineBase._rates`, `_accrueInMemoryTo`, `_accruedOnPosition`), valuation
  * (`_health`, `_marketValuation`, `_poolBaseValue`), the liquidation price, the trade preview
  * (`EngineBase._trade` as `ClearingEngine.fill` runs it) and the order reservation
- * (`OrderBook._reservationFor`). SafeCast overflows of the contracts are not modelled.
+ * (`OrderBook._notionalFor`, `ClearingEngine.reserveOrderMargin`). SafeCast overflows of the contracts are not modelled.
  */
 import type {
   Account,
@@ -852,9 +852,9 @@ export type ReservationResult =
   | { readonly ok: false; readonly error: { readonly name: "NotionalTooSmall"; readonly args: readonly [bigint, bigint] } };
 
 /**
- * `OrderBook._reservationFor`: on the notional at `index * (1 + marginBuffer)` (both rounded up),
- * the taker fee, kMax and (unless reduce-only) the current tier's imr (`_currentImr`), rounded
- * up to whole 1e-6 USD units. `wad` = units * 1e12 is what `reserveMargin` holds.
+ * `OrderBook._notionalFor` (the notional at `index * (1 + marginBuffer)`, both rounded up) and
+ * `ClearingEngine.reserveOrderMargin` (the taker fee, kMax and, unless reduce-only, the current
+ * tier's imr, rounded up to whole 1e-6 USD units). `wad` = units * 1e12 is what the engine holds.
  */
 export function orderReservation(input: ReservationInput): ReservationResult {
   const bufferedPrice = mulDivUp(input.indexPrice, WAD + input.marginBuffer, WAD);

@@ -379,7 +379,7 @@ describe("sdk differential: previewTrade and accountHealth against the engine", 
       const makeStale = rnd.chance(0.02);
       const pause = rnd.chance(0.01);
 
-      // Creation: the reservation the SDK predicts, and whether reserveMargin accepts it.
+      // Creation: the reservation the SDK predicts, and whether reserveOrderMargin accepts it.
       const tCreate = (await h.now()) + 1n;
       const marketsBefore = await h.markets();
       const res = orderReservation({

@@ -34,7 +34,7 @@ contract InvalidPricesTest is EngineFixture {
         vm.prank(alice);
         engine.withdraw(0, 1e6, alice);
         vm.expectRevert(abi.encodeWithSelector(EngineBase.PricesInvalid.selector, a));
-        engine.reserveMargin(a, 1e18, true);
+        engine.reserveOrderMargin(alice, 0, BTC, 600e18, 60_000e18, true);
         // reducing still works
         fillAt(a, ETH, -0.5e18, 3000e18);
         // an account that does not hold the market is not affected

@@ -94,15 +94,37 @@ contract MarginTest is EngineFixture {
 
     function test_withdraw_reservedMarginStaysUntouched() public {
         uint40 a = depositFor(alice, 0, 100e6);
-        engine.reserveMargin(a, 50e18, true);
-        vm.expectRevert(abi.encodeWithSelector(EngineBase.InsufficientMargin.selector, int256(40e18), uint256(50e18)));
+        // 1,000 USD at the first tier's 2.8572% initial margin, 0.05% taker fee and 0.5% kMax.
+        (uint40 id, uint256 reserved) = engine.reserveOrderMargin(alice, 0, ETH, 1_000e18, 3000e18, true);
+        assertEq(id, a, "the owner's account");
+        assertEq(reserved, 34.072e18, "reservation");
+        vm.expectRevert(abi.encodeWithSelector(EngineBase.InsufficientMargin.selector, int256(30e18), uint256(34.072e18)));
         vm.prank(alice);
-        engine.withdraw(0, 60e6, alice);
+        engine.withdraw(0, 70e6, alice);
         vm.prank(alice);
-        engine.withdraw(0, 50e6, alice);
-        assertEq(collateralOf(a), 50e18, "reserved part stays");
-        assertEq(usdc.balanceOf(alice), 50e6, "withdrawn");
+        engine.withdraw(0, 65e6, alice);
+        assertEq(collateralOf(a), 35e18, "reserved part stays");
+        assertEq(usdc.balanceOf(alice), 65e6, "withdrawn");
         assertLedgerCovered();
+    }
+
+    function test_reserve_reduceOnlyHoldsFeeAndImpactOnlyAndAnUnknownAccountGetsNothing() public {
+        uint40 a = depositFor(alice, 0, 100e6);
+        // No initial margin for an order that cannot grow a position: 0.55% of 1,000 USD, and no
+        // margin check (the same order growing exposure would need 34.072 USD).
+        (uint40 id, uint256 reserved) = engine.reserveOrderMargin(alice, 0, ETH, 1_000e18, 3000e18, false);
+        assertEq(id, a, "the owner's account");
+        assertEq(reserved, 5.5e18, "fee and impact");
+        // Rounded up to whole 1e-6 USD.
+        (, reserved) = engine.reserveOrderMargin(alice, 0, ETH, 1e18 + 1, 3000e18, false);
+        assertEq(reserved, 0.005501e18, "1 wei more notional rounds up to the next unit");
+        assertEq(engine.getAccount(a).reservedMargin, 5.505501e18, "both held");
+        (id, reserved) = engine.reserveOrderMargin(alice, 1, ETH, 1_000e18, 3000e18, true);
+        assertEq(id, 0, "no such account");
+        assertEq(reserved, 0, "nothing reserved");
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(EngineBase.NotOrderBook.selector, alice));
+        engine.reserveOrderMargin(alice, 0, ETH, 1_000e18, 3000e18, false);
     }
 
     function test_withdraw_cannotLeaveAPositionBelowMinimumCollateral() public {
