@@ -190,9 +190,13 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
     mapping(uint64 => Order) internal _conditional;
     uint64 public conditionalCount;
 
-    /// @dev Each account's pending orders: an occupancy mask and up to 8 order keys of 80 bits
-    /// (a key has 73), in 3 slots: slot 0 the mask (bits 0-7) and keys 0-2, slot 1 keys 3-5, slot 2
-    /// keys 6-7. An account's first order writes one new slot, not a mask slot and a key slot.
+    /// @dev Each account's pending orders: a mask of claimed entries and up to 8 order keys of 80
+    /// bits (a key has 73), in 3 slots: slot 0 the mask (bits 0-7) and keys 0-2, slot 1 keys 3-5,
+    /// slot 2 keys 6-7. An account's first order writes one new slot, not a mask slot and a key
+    /// slot. Only creating an order, triggering one and a liquidation write the table: an order that
+    /// fills, expires or is cancelled leaves its entry claimed, and a claimed entry holds a pending
+    /// order only while `_isPending(key)`. So an execution writes nothing here, and the next order
+    /// reuses the entry (`_claimPendingSlot`).
     mapping(uint40 => uint256[3]) internal _pendingTable;
 
     mapping(address => uint256) public nativeCredits;
@@ -292,7 +296,6 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
         if (o.accountId == 0) revert UnknownOrder(orderKey);
         if (engine.getAccount(o.accountId).owner != msg.sender) revert NotOrderOwner(orderKey, msg.sender);
         delete _conditional[uint64(orderKey)];
-        _releasePendingSlot(o);
         engine.releaseMargin(o.accountId, uint256(o.reservation) * RESERVATION_UNIT);
         _credit(msg.sender, uint256(o.executionFeeGwei) * FEE_UNIT);
         emit OrderCancelled(orderKey, o.accountId, CancelReason.Owner, "", 0);
@@ -301,17 +304,23 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
     /// @inheritdoc IOrderBook
     function cancelAccountOrders(uint40 accountId, address liquidator) external {
         if (msg.sender != address(engine)) revert NotEngine(msg.sender);
-        uint8 mask = pendingMask(accountId);
+        uint8 mask = _claimedMask(accountId);
+        bool cancelled;
         uint256 fees;
         for (uint256 index; mask != 0; ++index) {
             if (mask & 1 == 1) {
                 uint256 key = _pendingKey(accountId, index);
-                fees += _removePendingOrder(key) * FEE_UNIT;
-                emit OrderCancelled(key, accountId, CancelReason.Liquidated, "", 0);
+                if (_isPending(key)) {
+                    fees += _removePendingOrder(key) * FEE_UNIT;
+                    cancelled = true;
+                    emit OrderCancelled(key, accountId, CancelReason.Liquidated, "", 0);
+                }
             }
             mask >>= 1;
         }
-        _setPendingMask(accountId, 0);
+        // A cancelled queued order leaves a hole that `_isPending` would still count: unclaim it.
+        // Finished orders' entries stay finished, so an account with none pending writes nothing.
+        if (cancelled) _setPendingMask(accountId, 0);
         if (fees != 0) _credit(liquidator, fees);
     }
 
@@ -435,11 +444,14 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
         }
     }
 
-    /// @notice The occupancy mask of an account's pending-order table (bit i: slot i holds an order).
+    /// @notice Which entries of an account's pending-order table hold a pending order (bit i: entry i).
     /// @param accountId the account
-    /// @return the mask
-    function pendingMask(uint40 accountId) public view returns (uint8) {
-        return uint8(_pendingTable[accountId][0]);
+    /// @return mask the mask
+    function pendingMask(uint40 accountId) public view returns (uint8 mask) {
+        uint8 claimed = _claimedMask(accountId);
+        for (uint256 index; index < MAX_PENDING_ORDERS; ++index) {
+            if (claimed & (1 << index) != 0 && _isPending(_pendingKey(accountId, index))) mask |= uint8(1 << index);
+        }
     }
 
     /// @notice The key of the order at a queue position.
@@ -475,7 +487,6 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
         Order memory o = _queued[marketId][position];
         // A ring position is reused; an overflow slot never is, so it is cleared for the refund.
         if (position >= QUEUE_RING_SIZE) delete _queued[marketId][position];
-        _releasePendingSlot(o);
 
         EngineBase.OrderTerms memory terms = engine.orderTerms(marketId);
         ChainlinkLib.Feed memory feed = terms.feed;
@@ -641,15 +652,26 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
         }
     }
 
+    /// @dev The first entry that is unclaimed or whose order is no longer pending.
     function _claimPendingSlot(uint40 accountId) internal returns (uint8 index) {
-        uint8 mask = pendingMask(accountId);
-        while (index < MAX_PENDING_ORDERS && mask & (1 << index) != 0) ++index;
+        uint8 mask = _claimedMask(accountId);
+        while (index < MAX_PENDING_ORDERS && mask & (1 << index) != 0 && _isPending(_pendingKey(accountId, index))) {
+            ++index;
+        }
         if (index == MAX_PENDING_ORDERS) revert TooManyPendingOrders(accountId, MAX_PENDING_ORDERS);
         _setPendingMask(accountId, mask | uint8(1 << index));
     }
 
-    function _releasePendingSlot(Order memory o) internal {
-        _setPendingMask(o.accountId, pendingMask(o.accountId) & ~uint8(1 << (o.flags >> 5)));
+    /// @dev Whether a claimed entry's key names a pending order. A queued order is pending until
+    /// its queue's head passes it (a claimed key is never a liquidation's hole: a liquidation
+    /// clears the mask); a conditional one until it is triggered or cancelled (deleted).
+    function _isPending(uint256 key) internal view returns (bool) {
+        if (key & QUEUED_FLAG == 0) return _conditional[uint64(key)].accountId != 0;
+        return uint64(key) >= _queues[uint8(key >> 64)].head;
+    }
+
+    function _claimedMask(uint40 accountId) internal view returns (uint8) {
+        return uint8(_pendingTable[accountId][0]);
     }
 
     function _setPendingMask(uint40 accountId, uint8 mask) internal {

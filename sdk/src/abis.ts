@@ -4803,7 +4803,7 @@ export const orderBookAbi = [
     "outputs": [
       {
         "internalType": "uint8",
-        "name": "",
+        "name": "mask",
         "type": "uint8"
       }
     ],

@@ -327,6 +327,51 @@ contract OrderBookTest is OrderBookFixture {
     }
 
     /// @dev Order `i` of a ring test, with a distinct size: bob's for order 3, else alice's subaccount i / 8.
+    /// @dev Executions leave an account's pending-order entries claimed, so a liquidation cancels
+    /// only the entries whose orders are still pending: by then a finished order's ring position
+    /// can hold another account's pending order, which must survive.
+    function test_liquidationSkipsAFinishedOrderWhoseRingPositionAnotherOrderHolds() public {
+        uint64 ring = book.QUEUE_RING_SIZE();
+        uint40 a = depositFor(alice, 0, 150e6);
+        uint40 c = depositFor(carol, 0, 10_000e6);
+        depositFor(bob, 0, 100_000e6);
+        marketOrder(alice, 0, ETH, 1e18, type(uint256).max); // order 0, alice's first entry
+        vm.warp(START + 1);
+        setPrice(ethFeed, 3000e18);
+        uint64 round = 2;
+        executeAt(keeper, ETH, round1(round));
+        // Bob's orders 1 .. ring - 1, eight at a time, each batch filled at the next round.
+        uint64 seq = 1;
+        for (uint64 t = 2; seq < ring; ++t) {
+            uint64 end = seq + 8 < ring ? seq + 8 : ring;
+            for (uint64 i = seq; i < end; ++i) {
+                marketOrder(bob, 0, ETH, ringOrderSize(i), ringOrderSize(i) > 0 ? type(uint256).max : 0);
+            }
+            vm.warp(START + t);
+            setPrice(ethFeed, 3000e18);
+            ++round;
+            for (; seq < end; ++seq) {
+                executeAt(keeper, ETH, round1(round));
+            }
+        }
+        uint256 carolsKey = marketOrder(carol, 0, ETH, 0.1e18, type(uint256).max);
+        assertEq(carolsKey, book.queuedKey(ETH, ring), "order ring: ring position 0, alice's finished order's");
+        assertEq(book.pendingOrders(a).length, 0, "alice has no pending order");
+
+        vm.warp(START + 100);
+        setPrice(ethFeed, 2880e18);
+        ++round;
+        (, bool liquidatable) = engine.accountHealth(a);
+        assertTrue(liquidatable, "alice liquidatable");
+        address liquidationKeeper = address(0x11D);
+        vm.prank(liquidationKeeper);
+        liquidator.liquidate(a);
+        assertEq(book.getOrder(carolsKey).accountId, c, "carol's order survives alice's liquidation");
+        assertEq(book.nativeCredits(liquidationKeeper), 0, "no fee from a finished order");
+        executeAt(keeper, ETH, round1(round));
+        assertEq(int256(engine.getPosition(c, ETH).size), 0.1e18, "and fills");
+    }
+
     function placeRingOrder(uint64 i) internal returns (uint256) {
         int256 size = ringOrderSize(i);
         return marketOrder(i == 3 ? bob : alice, i == 3 ? 0 : uint16(i / 8), ETH, size, size > 0 ? type(uint256).max : 0);
