@@ -64,7 +64,7 @@ const BUDGETS: readonly Budget[] = [
   { figure: "gas.createOrder", target: 110_000, max: 144_000, why: "a market order, the account's first" },
   // Impossible: the close's bound below with the position's 2 slots created (44,200) instead of
   // cleared (400), and the tier and the margin check's global slot read (4,200) = 169,915.
-  { figure: "gas.executeOrder.open", target: 150_000, max: 291_000, why: "opens a position for an account with no other position" },
+  { figure: "gas.executeOrder.open", target: 150_000, max: 286_000, why: "opens a position for an account with no other position" },
   // Impossible as designed: 21,000 + the queue head (5,000) + the order's 2 slots read (4,200) + the
   // fill round and its predecessor (a feed account and 2 slots at least, 6,800) + the engine's
   // account (2,600) + the market's parameters (1,264 bits: 5 slots at the tightest packing, 10,500)
@@ -74,7 +74,7 @@ const BUDGETS: readonly Budget[] = [
   // borrowing receivables as exact snapshot sums: 20,000) + the pool totals (5,000) + the ledger (2
   // slots, 10,000) + the executor's credit (5,000) + the PositionChanged and OrderExecuted logs
   // (7,215) = 121,915, before any computation.
-  { figure: "gas.executeOrder.close", target: 120_000, max: 222_000, why: "closes an account's only position" },
+  { figure: "gas.executeOrder.close", target: 120_000, max: 219_000, why: "closes an account's only position" },
   // Not met, reachable in principle: the close's writes except the order book's (the account, the
   // position, accrual, aggregates, pool totals, ledger: 55,400) + the keeper's credit (5,000) +
   // 21,000 + the module's account (2,600) + the latest round (4,700 at least) + the market's
@@ -82,12 +82,12 @@ const BUDGETS: readonly Budget[] = [
   // sequencer (10 slots, 21,000) + the order book's pending-order check (its address, account and
   // table slot: 6,800) + the PositionChanged and Liquidated logs (7,096) = 123,596. Beyond: the
   // mock feed's extra reads and computation.
-  { figure: "gas.liquidate.1pos", target: 130_000, max: 212_000, why: "liquidates an account with one position" },
+  { figure: "gas.liquidate.1pos", target: 130_000, max: 208_000, why: "liquidates an account with one position" },
   // Impossible: 21,000 + the latest round (4,700) + the market's feed (2 cold slots, 4,200) + 3 slots
   // rewritten (the stored packing: indices and accrual time; realized-rate sums and price; the
   // settlement's sums and time: 15,000) + the skew (2,100) and the rate parameters (2 cold slots,
   // 4,200) = 51,200.
-  { figure: /^gas\.settleFunding\.\d+$/, target: 50_000, max: 112_000, why: "funding settlement is O(1): no position is touched" },
+  { figure: /^gas\.settleFunding\.\d+$/, target: 50_000, max: 111_000, why: "funding settlement is O(1): no position is touched" },
   // Impossible: 21,000 + 2 new slots at least ((owner, subaccount) -> id; id -> owner and collateral:
   // 44,200) + the token's transferFrom (cold token 2,600, 2 balances and the allowance 15,000) = 82,800.
   // As stored (collateral with the reservation, the owner with the market mask) it creates 3 slots:

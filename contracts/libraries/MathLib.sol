@@ -13,42 +13,56 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 library MathLib {
     uint256 internal constant WAD = 1e18;
 
-    /// @dev x * y / d rounded down, exact on 512-bit intermediates.
-    function mulDivDown(uint256 x, uint256 y, uint256 d) internal pure returns (uint256) {
-        return Math.mulDiv(x, y, d);
+    /// @dev x * y / d rounded down, exact. A product that fits 256 bits divides directly; Math.mulDiv's
+    /// 512-bit path runs only when it overflows, or for d = 0, where it panics.
+    function mulDivDown(uint256 x, uint256 y, uint256 d) internal pure returns (uint256 z) {
+        bool direct;
+        assembly ("memory-safe") {
+            let product := mul(x, y)
+            direct := and(gt(d, 0), or(iszero(x), eq(div(product, x), y)))
+            z := div(product, d)
+        }
+        if (!direct) z = Math.mulDiv(x, y, d);
     }
 
-    /// @dev x * y / d rounded up, exact on 512-bit intermediates.
-    function mulDivUp(uint256 x, uint256 y, uint256 d) internal pure returns (uint256) {
-        return Math.mulDiv(x, y, d, Math.Rounding.Ceil);
+    /// @dev x * y / d rounded up, exact (see `mulDivDown`).
+    function mulDivUp(uint256 x, uint256 y, uint256 d) internal pure returns (uint256 z) {
+        bool direct;
+        assembly ("memory-safe") {
+            let product := mul(x, y)
+            direct := and(gt(d, 0), or(iszero(x), eq(div(product, x), y)))
+            // A remainder means d >= 2, so the quotient is below 2**255 and the + 1 cannot overflow.
+            z := add(div(product, d), gt(mod(product, d), 0))
+        }
+        if (!direct) z = Math.mulDiv(x, y, d, Math.Rounding.Ceil);
     }
 
     function wMulDown(uint256 x, uint256 y) internal pure returns (uint256) {
-        return Math.mulDiv(x, y, WAD);
+        return mulDivDown(x, y, WAD);
     }
 
     function wMulUp(uint256 x, uint256 y) internal pure returns (uint256) {
-        return Math.mulDiv(x, y, WAD, Math.Rounding.Ceil);
+        return mulDivUp(x, y, WAD);
     }
 
     function wDivDown(uint256 x, uint256 y) internal pure returns (uint256) {
-        return Math.mulDiv(x, WAD, y);
+        return mulDivDown(x, WAD, y);
     }
 
     function wDivUp(uint256 x, uint256 y) internal pure returns (uint256) {
-        return Math.mulDiv(x, WAD, y, Math.Rounding.Ceil);
+        return mulDivUp(x, WAD, y);
     }
 
     /// @dev x * y / d for a signed x, rounded toward minus infinity.
     function mulDivFloor(int256 x, uint256 y, uint256 d) internal pure returns (int256) {
-        if (x >= 0) return SafeCast.toInt256(Math.mulDiv(uint256(x), y, d));
-        return -SafeCast.toInt256(Math.mulDiv(abs(x), y, d, Math.Rounding.Ceil));
+        if (x >= 0) return SafeCast.toInt256(mulDivDown(uint256(x), y, d));
+        return -SafeCast.toInt256(mulDivUp(abs(x), y, d));
     }
 
     /// @dev x * y / d for a signed x, rounded toward plus infinity.
     function mulDivCeil(int256 x, uint256 y, uint256 d) internal pure returns (int256) {
-        if (x >= 0) return SafeCast.toInt256(Math.mulDiv(uint256(x), y, d, Math.Rounding.Ceil));
-        return -SafeCast.toInt256(Math.mulDiv(abs(x), y, d));
+        if (x >= 0) return SafeCast.toInt256(mulDivUp(uint256(x), y, d));
+        return -SafeCast.toInt256(mulDivDown(abs(x), y, d));
     }
 
     function wMulFloor(int256 x, uint256 y) internal pure returns (int256) {

@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {Test} from "./utils/Test.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {MathLib} from "../../contracts/libraries/MathLib.sol";
 
 /// @dev External entry points, so that reverts inside the (inlined) library can be expected.
@@ -145,6 +146,29 @@ contract MathLibTest is Test {
         assertLt(x * y, (down + 1) * d, "x * y < (down + 1) * d");
         assertGe(up * d, x * y, "up * d >= x * y");
         assertEq(up == down, (x * y) % d == 0, "up == down iff exact");
+    }
+
+    /// The direct path (a product below 2**256) and the 512-bit path agree with Math.mulDiv on the
+    /// whole domain: unbounded inputs overflow the product about half the time.
+    function testFuzz_mulDiv_matchesFullPrecision(uint256 x, uint256 y, uint256 d, bool small) public pure {
+        d = bound(d, 1, type(uint256).max);
+        if (small) (x, y) = (bound(x, 0, type(uint128).max), bound(y, 0, type(uint128).max));
+        (uint256 high,) = Math.mul512(x, y);
+        // Math.mulDiv reverts when the quotient does not fit: keep the inputs where it does.
+        if (high >= d) return;
+        assertEq(MathLib.mulDivDown(x, y, d), Math.mulDiv(x, y, d), "down = Math.mulDiv");
+        assertEq(MathLib.mulDivUp(x, y, d), Math.mulDiv(x, y, d, Math.Rounding.Ceil), "up = Math.mulDiv ceil");
+    }
+
+    function test_mulDiv_bothPathsAtTheOverflowEdge() public pure {
+        uint256 root = type(uint128).max;
+        // (2**128 - 1)**2 fits 256 bits: the direct path.
+        assertEq(MathLib.mulDivDown(root, root, root), root, "direct path, exact");
+        assertEq(MathLib.mulDivUp(root, root, root - 1), root + 2, "direct path, rounded up");
+        // 2**128 * 2**128 overflows: the 512-bit path.
+        assertEq(MathLib.mulDivDown(root + 1, root + 1, root + 1), root + 1, "512-bit path, exact");
+        assertEq(MathLib.mulDivDown(type(uint256).max, 3, 4), type(uint256).max / 4 * 3 + 2, "512-bit path, down");
+        assertEq(MathLib.mulDivUp(type(uint256).max, 3, 4), type(uint256).max / 4 * 3 + 3, "512-bit path, up");
     }
 
     function testFuzz_mulDiv_exactWhenDivisible(uint256 q, uint256 y, uint256 d) public pure {
