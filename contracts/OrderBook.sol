@@ -304,19 +304,16 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
     /// @inheritdoc IOrderBook
     function cancelAccountOrders(uint40 accountId, address liquidator) external {
         if (msg.sender != address(engine)) revert NotEngine(msg.sender);
-        uint8 mask = _claimedMask(accountId);
+        uint8 claimed = _claimedMask(accountId);
         bool cancelled;
         uint256 fees;
-        for (uint256 index; mask != 0; ++index) {
-            if (mask & 1 == 1) {
+        for (uint256 index; claimed >> index != 0; ++index) {
+            if (_holdsPendingOrder(accountId, claimed, index)) {
                 uint256 key = _pendingKey(accountId, index);
-                if (_isPending(key)) {
-                    fees += _removePendingOrder(key) * FEE_UNIT;
-                    cancelled = true;
-                    emit OrderCancelled(key, accountId, CancelReason.Liquidated, "", 0);
-                }
+                fees += _removePendingOrder(key) * FEE_UNIT;
+                cancelled = true;
+                emit OrderCancelled(key, accountId, CancelReason.Liquidated, "", 0);
             }
-            mask >>= 1;
         }
         // A cancelled queued order leaves a hole that `_isPending` would still count: unclaim it.
         // Finished orders' entries stay finished, so an account with none pending writes nothing.
@@ -450,7 +447,7 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
     function pendingMask(uint40 accountId) public view returns (uint8 mask) {
         uint8 claimed = _claimedMask(accountId);
         for (uint256 index; index < MAX_PENDING_ORDERS; ++index) {
-            if (claimed & (1 << index) != 0 && _isPending(_pendingKey(accountId, index))) mask |= uint8(1 << index);
+            if (_holdsPendingOrder(accountId, claimed, index)) mask |= uint8(1 << index);
         }
     }
 
@@ -654,12 +651,15 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
 
     /// @dev The first entry that is unclaimed or whose order is no longer pending.
     function _claimPendingSlot(uint40 accountId) internal returns (uint8 index) {
-        uint8 mask = _claimedMask(accountId);
-        while (index < MAX_PENDING_ORDERS && mask & (1 << index) != 0 && _isPending(_pendingKey(accountId, index))) {
-            ++index;
-        }
+        uint8 claimed = _claimedMask(accountId);
+        while (index < MAX_PENDING_ORDERS && _holdsPendingOrder(accountId, claimed, index)) ++index;
         if (index == MAX_PENDING_ORDERS) revert TooManyPendingOrders(accountId, MAX_PENDING_ORDERS);
-        _setPendingMask(accountId, mask | uint8(1 << index));
+        _setPendingMask(accountId, claimed | uint8(1 << index));
+    }
+
+    /// @dev Whether entry `index` of the account's table (`claimed`: its claimed mask) holds a pending order.
+    function _holdsPendingOrder(uint40 accountId, uint8 claimed, uint256 index) internal view returns (bool) {
+        return claimed & (1 << index) != 0 && _isPending(_pendingKey(accountId, index));
     }
 
     /// @dev Whether a claimed entry's key names a pending order. A queued order is pending until
