@@ -5,6 +5,7 @@ import {ChainlinkLib} from "./libraries/ChainlinkLib.sol";
 import {EngineBase} from "./EngineBase.sol";
 import {ClearingEngine} from "./ClearingEngine.sol";
 import {Governance} from "./Governance.sol";
+import {Liquidator} from "./Liquidator.sol";
 import {OrderBook} from "./OrderBook.sol";
 
 /// @title AeonLens
@@ -81,7 +82,7 @@ contract AeonLens {
     function account(uint40 accountId) public view returns (AccountView memory v) {
         v.accountId = accountId;
         v.account = engine.getAccount(accountId);
-        (v.health, v.liquidatable) = engine.accountHealth(accountId);
+        (v.health, v.liquidatable) = Liquidator(address(engine)).accountHealth(accountId);
         v.positions = new PositionView[](v.health.positionCount);
         uint256 n;
         for (uint8 m; v.account.marketMask >> m != 0; ++m) {

@@ -44,15 +44,15 @@ contract ClearingEngine is EngineBase {
         _grantRole(GUARDIAN_ROLE, admin);
     }
 
-    /// @notice Routes liquidation calls to the Liquidator module, pool valuation calls to the
-    /// PoolValuation module and every other unknown call to the Governance module, all run on
-    /// this contract's storage.
+    /// @notice Routes liquidation calls and `accountHealth` to the Liquidator module, pool
+    /// valuation calls to the PoolValuation module and every other unknown call to the Governance
+    /// module, all run on this contract's storage.
     fallback() external {
         bytes4 selector = msg.sig;
         address module = governance;
         if (
             selector == Liquidator.liquidate.selector || selector == Liquidator.liquidateBatch.selector
-                || selector == Liquidator.liquidateFor.selector
+                || selector == Liquidator.liquidateFor.selector || selector == Liquidator.accountHealth.selector
         ) {
             module = liquidator;
         } else if (
@@ -126,15 +126,15 @@ contract ClearingEngine is EngineBase {
         uint256 amountWad = amount.toWad(tokenDecimals);
         int256 collateral = account.collateral;
         if (amountWad.toInt() > collateral) revert WithdrawExceedsCollateral(amountWad, collateral);
-        account.collateral = (collateral - amountWad.toInt()).toInt128();
+        account.collateral = (collateral - amountWad.toInt()).toInt120();
         _ledger.totalCollateral = (_ledger.totalCollateral - amountWad.toInt()).toInt128();
         if (account.marketMask != 0 && account.collateral < uint256(globalConfig.minCollateral).toInt()) {
             revert InsufficientCollateral(account.collateral, globalConfig.minCollateral);
         }
-        if (account.marketMask != 0 || account.reservedMargin != 0) {
+        if (account.marketMask != 0 || account.reservedUnits != 0) {
             Health memory h = _health(account, accountId, type(uint256).max, 0);
             if (!h.pricesValid) revert PricesInvalid(accountId);
-            _requireInitialMargin(h, account.reservedMargin);
+            _requireInitialMargin(h, _reservedMargin(account));
         }
         emit CollateralWithdrawn(accountId, to, amountWad, account.collateral);
         vault.push(to, amount);
@@ -157,26 +157,36 @@ contract ClearingEngine is EngineBase {
     /// @param notional the order's notional at the buffered index price (WAD)
     /// @param indexPrice the index price, which picks the margin tier (WAD)
     /// @param increasesExposure whether the order can grow a position
+    /// @param marketOrderKey a market order's key, which becomes the account's latest market order
+    /// (the order book's first pending-order entry, kept here in the slot the reservation writes);
+    /// 0 for an order waiting for its trigger
     /// @return accountId the account; 0 when `(owner, subaccount)` has none, and nothing is reserved
     /// @return reservation the margin reserved (WAD)
+    /// @return displacedOrder the account's previous latest market order (0: none, or `marketOrderKey` is 0)
     function reserveOrderMargin(
         address owner,
         uint16 subaccount,
         uint8 marketId,
         uint256 notional,
         uint256 indexPrice,
-        bool increasesExposure
-    ) external returns (uint40 accountId, uint256 reservation) {
+        bool increasesExposure,
+        uint256 marketOrderKey
+    ) external returns (uint40 accountId, uint256 reservation, uint256 displacedOrder) {
         _onlyOrderBook();
         accountId = accountIdOf[owner][subaccount];
-        if (accountId == 0) return (0, 0);
+        if (accountId == 0) return (0, 0, 0);
         MarketConfig storage config = _marketConfigs[marketId];
         uint256 rate = uint256(config.takerFee) + config.kMax;
         if (increasesExposure) rate += _initialMarginRate(marketId, indexPrice);
-        reservation = notional.mulDivUp(rate, WAD).mulDivUp(1, RESERVATION_UNIT) * RESERVATION_UNIT;
+        uint256 units = notional.mulDivUp(rate, WAD).mulDivUp(1, RESERVATION_UNIT);
+        reservation = units * RESERVATION_UNIT;
         Account storage account = _accounts[accountId];
-        uint256 reserved = account.reservedMargin + reservation;
-        account.reservedMargin = reserved.toUint128();
+        account.reservedUnits = (account.reservedUnits + units).toUint56();
+        if (marketOrderKey != 0) {
+            displacedOrder = account.latestMarketOrder;
+            account.latestMarketOrder = uint80(marketOrderKey); // the order book's keys have 73 bits
+        }
+        uint256 reserved = _reservedMargin(account);
         if (increasesExposure) {
             Health memory h = _health(account, accountId, type(uint256).max, 0);
             if (!h.pricesValid) revert PricesInvalid(accountId);
@@ -335,17 +345,4 @@ contract ClearingEngine is EngineBase {
     function getPosition(uint40 accountId, uint8 marketId) external view returns (Position memory) {
         return _positions[accountId][marketId];
     }
-
-    /// @notice An account's valuation at the latest prices: equity, requirements, and whether
-    /// it can be liquidated.
-    /// @param accountId the account
-    /// @return h the valuation
-    /// @return liquidatable whether equity is below the maintenance requirement
-    function accountHealth(uint40 accountId) external view returns (Health memory h, bool liquidatable) {
-        Account storage acc = _accounts[accountId];
-        h = _health(acc, accountId, type(uint256).max, 0);
-        liquidatable = _isLiquidatable(acc, h);
-    }
-
-
 }

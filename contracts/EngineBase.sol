@@ -152,10 +152,13 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
         uint8 tier; // margin tier fixed when the position opened or last grew
     }
 
-    /// @dev Packing: slot 0 collateral + reserved; slot 1 owner + subaccount + market mask.
+    /// @dev Packing: slot 0 collateral + reserved margin + latest market order, the three a new
+    /// order writes (so an account's first order creates no slot in the order book); slot 1 owner +
+    /// subaccount + market mask.
     struct Account {
-        int128 collateral; // WAD; negative: a debt to the pool
-        uint128 reservedMargin; // held by pending orders
+        int120 collateral; // WAD; negative: a debt to the pool
+        uint56 reservedUnits; // margin held by pending orders, in RESERVATION_UNITs (7.2e10 USD at most)
+        uint80 latestMarketOrder; // the order book's key of the account's latest market order; 0: none
         address owner;
         uint16 subaccount;
         uint64 marketMask; // bit m set: a position in market m
@@ -494,7 +497,7 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
             if (account.collateral < minCollateral.toInt()) {
                 revert InsufficientCollateral(account.collateral, minCollateral);
             }
-            _requireInitialMargin(h, account.reservedMargin);
+            _requireInitialMargin(h, _reservedMargin(account));
         }
 
         result = FillResult(q.fillPrice, m.fees, q.impactUsd, m.realized);
@@ -591,7 +594,7 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
         int256 before = account.collateral;
         int256 afterwards = before + delta;
         int256 debtChange = (-afterwards).pos().toInt() - (-before).pos().toInt();
-        account.collateral = afterwards.toInt128();
+        account.collateral = afterwards.toInt120();
         if (debtChange > 0) totalDebt += uint256(debtChange);
         else if (debtChange < 0) totalDebt -= uint256(-debtChange);
         Ledger storage ledger = _ledger;
@@ -988,7 +991,7 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
         }
         uint256 amountWad = amount.toWad(tokenDecimals);
         int256 before = account.collateral;
-        account.collateral = (before + amountWad.toInt()).toInt128();
+        account.collateral = (before + amountWad.toInt()).toInt120();
         Ledger storage ledger = _ledger;
         ledger.totalCollateral = (ledger.totalCollateral + amountWad.toInt()).toInt128();
         // A deposit first repays a debt to the pool: that part leaves the pool's receivables for
@@ -1003,11 +1006,16 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
         emit CollateralDeposited(accountId, msg.sender, amountWad, account.collateral);
     }
 
+    /// @dev `amount` is a whole number of `RESERVATION_UNIT`s: orders store their reservations in those.
     function _release(Account storage account, uint40 accountId, uint256 amount) internal {
-        uint256 reserved = account.reservedMargin;
+        uint256 reserved = _reservedMargin(account);
         if (amount > reserved) revert ReservationTooLarge(amount, reserved);
-        account.reservedMargin = uint128(reserved - amount);
+        account.reservedUnits = uint56((reserved - amount) / RESERVATION_UNIT);
         emit MarginReleased(accountId, amount, reserved - amount);
+    }
+
+    function _reservedMargin(Account storage account) internal view returns (uint256) {
+        return uint256(account.reservedUnits) * RESERVATION_UNIT;
     }
 
     function _requireAccount(address owner, uint16 subaccount) internal view returns (uint40 accountId) {

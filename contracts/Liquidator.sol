@@ -53,6 +53,17 @@ contract Liquidator is EngineBase {
         _liquidate(accountId, liquidator);
     }
 
+    /// @notice An account's valuation at the latest prices: equity, requirements, and whether
+    /// it can be liquidated.
+    /// @param accountId the account
+    /// @return h the valuation
+    /// @return liquidatable whether equity is below the maintenance requirement
+    function accountHealth(uint40 accountId) external view returns (Health memory h, bool liquidatable) {
+        Account storage acc = _accounts[accountId];
+        h = _health(acc, accountId, type(uint256).max, 0);
+        liquidatable = _isLiquidatable(acc, h);
+    }
+
     /* ------------------------------------------------------------------ */
     /*                        INTERNAL: LIQUIDATION                        */
     /* ------------------------------------------------------------------ */
@@ -63,8 +74,11 @@ contract Liquidator is EngineBase {
         Health memory h = _health(account, accountId, type(uint256).max, 0);
         if (!_isLiquidatable(account, h)) revert NotLiquidatable(h.equity, h.maintenanceMargin);
         // Pending orders go with the account's solvency: cancel them, their fees to the liquidator.
-        if (orderBook != address(0)) IOrderBook(orderBook).cancelAccountOrders(accountId, liquidator);
-        account.reservedMargin = 0;
+        if (orderBook != address(0)) {
+            IOrderBook(orderBook).cancelAccountOrders(accountId, account.latestMarketOrder, liquidator);
+        }
+        account.reservedUnits = 0;
+        account.latestMarketOrder = 0;
 
         uint256 notional;
         uint256 fee;
@@ -106,7 +120,7 @@ contract Liquidator is EngineBase {
         }
         ledger.insuranceFund = insurance.toUint128();
         ledger.totalCollateral = collateralTotal.toInt128();
-        account.collateral = collateral.toInt128();
+        account.collateral = collateral.toInt120();
         emit Liquidated(accountId, liquidator, notional, feeTaken, rewardFromAccount + rewardFromInsurance, rewardFromInsurance, collateral);
     }
 

@@ -27,7 +27,10 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
     /*                          CONSTANTS, TYPES                           */
     /* ------------------------------------------------------------------ */
 
+    /// @notice Pending orders an account can hold: its latest market order, which the engine
+    /// keeps, and `MAX_PENDING_ORDERS - 1` in this contract's pending-order table.
     uint256 public constant MAX_PENDING_ORDERS = 8;
+    uint256 internal constant TABLE_ENTRIES = MAX_PENDING_ORDERS - 1;
     /// @notice An order whose feed shows no round at all after its creation, or whose fill round
     /// cannot be proved (the feed changed phase twice), expires after this.
     uint256 public constant NO_ROUND_EXPIRY = 24 hours;
@@ -60,7 +63,8 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
     /// @dev Two slots.
     /// Slot 0: accountId 40 | marketId 8 | flags 8 | createdAt 32 | anchorRoundId 80 | fee (gwei) 40 | reservation (1e-6 USD) 48.
     /// Slot 1: sizeDelta 96 | acceptablePrice 80 | triggerPrice 80.
-    /// flags: bits 0-1 type, bit 2 reduce-only, bits 5-7 the order's index in its account's table.
+    /// flags: bits 0-1 type, bit 2 reduce-only, bits 5-7 the order's index in its account's table
+    /// (an order created waiting for its trigger; 0 for a market order, which the engine keeps).
     struct Order {
         uint40 accountId;
         uint8 marketId;
@@ -190,13 +194,16 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
     mapping(uint64 => Order) internal _conditional;
     uint64 public conditionalCount;
 
-    /// @dev Each account's pending orders: a mask of claimed entries and up to 8 order keys of 80
-    /// bits (a key has 73), in 3 slots: slot 0 the mask (bits 0-7) and keys 0-2, slot 1 keys 3-5,
-    /// slot 2 keys 6-7. An account's first order writes one new slot, not a mask slot and a key
-    /// slot. Only creating an order, triggering one and a liquidation write the table: an order that
-    /// fills, expires or is cancelled leaves its entry claimed, and a claimed entry holds a pending
-    /// order only while `_isPending(key)`. So an execution writes nothing here, and the next order
-    /// reuses the entry (`_claimPendingSlot`).
+    /// @dev Each account's pending orders other than its latest market order: a mask of claimed
+    /// entries and up to 7 order keys of 80 bits (a key has 73), in 3 slots: slot 0 the mask (bits
+    /// 0-6) and keys 0-2, slot 1 keys 3-5, slot 2 key 6. The engine keeps the account's latest
+    /// market order in the slot the order's reservation writes anyway, so an account's market
+    /// orders create no slot here until one is still pending when the next is created: that one
+    /// moves here. An order waiting for its trigger takes an entry here when it is created, and
+    /// keeps it when triggered (with its queued key). Only creating an order, triggering one and
+    /// a liquidation write the table: an order that fills, expires or is cancelled leaves its
+    /// entry claimed, and a claimed entry holds a pending order only while `_isPending(key)`. So
+    /// an execution writes nothing here, and the next order reuses the entry (`_claimPendingSlot`).
     mapping(uint40 => uint256[3]) internal _pendingTable;
 
     mapping(address => uint256) public nativeCredits;
@@ -250,12 +257,21 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
         if (terms.feed.aggregator == address(0)) revert UnknownMarket(p.marketId);
         uint256 feeGwei = _checkOrder(p, terms.closed);
         (ChainlinkLib.Round memory round, uint256 indexPrice) = _latestForOrder(p.marketId, terms, p.reduceOnly);
+        bool isMarket = p.orderType == OrderType.Market;
+        // The key `_enqueue` gives it: the engine keeps it as the account's latest market order.
+        uint256 marketOrderKey = isMarket ? queuedKey(p.marketId, _queues[p.marketId].tail) : 0;
         // One engine call finds the account, prices the reservation and holds it.
-        (uint40 accountId, uint256 reservation) = engine.reserveOrderMargin(
-            msg.sender, p.subaccount, p.marketId, _notionalFor(p, indexPrice), indexPrice, !p.reduceOnly
+        (uint40 accountId, uint256 reservation, uint256 displacedOrder) = engine.reserveOrderMargin(
+            msg.sender, p.subaccount, p.marketId, _notionalFor(p, indexPrice), indexPrice, !p.reduceOnly, marketOrderKey
         );
         if (accountId == 0) revert UnknownAccount(msg.sender, p.subaccount);
-        uint8 index = _claimPendingSlot(accountId);
+        uint8 index;
+        if (!isMarket) {
+            index = _claimPendingSlot(accountId);
+        } else if (displacedOrder != 0 && _isPending(displacedOrder)) {
+            // Still pending: a liquidation must find it, so it takes an entry here.
+            _setPendingKey(accountId, _claimPendingSlot(accountId), displacedOrder);
+        }
 
         Order memory o = Order({
             accountId: accountId,
@@ -269,8 +285,12 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
             acceptablePrice: uint80(MathLib.min(p.acceptablePrice, type(uint80).max)),
             triggerPrice: uint80(p.triggerPrice)
         });
-        orderKey = p.orderType == OrderType.Market ? _enqueue(o) : _storeConditional(o);
-        _setPendingKey(accountId, index, orderKey);
+        if (isMarket) {
+            orderKey = _enqueue(o);
+        } else {
+            orderKey = _storeConditional(o);
+            _setPendingKey(accountId, index, orderKey);
+        }
         emit OrderCreated(
             orderKey,
             accountId,
@@ -302,17 +322,19 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IOrderBook
-    function cancelAccountOrders(uint40 accountId, address liquidator) external {
+    function cancelAccountOrders(uint40 accountId, uint256 latestMarketOrder, address liquidator) external {
         if (msg.sender != address(engine)) revert NotEngine(msg.sender);
+        uint256 fees;
+        // The engine forgets its latest market order itself.
+        if (latestMarketOrder != 0 && _isPending(latestMarketOrder)) {
+            fees = _cancelForLiquidation(latestMarketOrder, accountId);
+        }
         uint8 claimed = _claimedMask(accountId);
         bool cancelled;
-        uint256 fees;
         for (uint256 index; claimed >> index != 0; ++index) {
             if (_holdsPendingOrder(accountId, claimed, index)) {
-                uint256 key = _pendingKey(accountId, index);
-                fees += _removePendingOrder(key) * FEE_UNIT;
+                fees += _cancelForLiquidation(_pendingKey(accountId, index), accountId);
                 cancelled = true;
-                emit OrderCancelled(key, accountId, CancelReason.Liquidated, "", 0);
             }
         }
         // A cancelled queued order leaves a hole that `_isPending` would still count: unclaim it.
@@ -428,27 +450,31 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
         return (q.head, q.tail);
     }
 
-    /// @notice The keys of an account's pending orders.
+    /// @notice The keys of an account's pending orders: those of its pending-order table in
+    /// entry order, then its latest market order.
     /// @param accountId the account
     /// @return keys up to 8 order keys
     function pendingOrders(uint40 accountId) external view returns (uint256[] memory keys) {
         uint8 mask = pendingMask(accountId);
         keys = new uint256[](_popCount(mask));
         uint256 n;
-        for (uint256 index; mask != 0; ++index) {
-            if (mask & 1 == 1) keys[n++] = _pendingKey(accountId, index);
-            mask >>= 1;
+        for (uint256 index; index < TABLE_ENTRIES; ++index) {
+            if (mask & (1 << index) != 0) keys[n++] = _pendingKey(accountId, index);
         }
+        if (mask & (1 << TABLE_ENTRIES) != 0) keys[n] = engine.getAccount(accountId).latestMarketOrder;
     }
 
-    /// @notice Which entries of an account's pending-order table hold a pending order (bit i: entry i).
+    /// @notice Where an account's pending orders are: bit i (0-6) for entry i of its pending-order
+    /// table, bit 7 for its latest market order, which the engine keeps.
     /// @param accountId the account
     /// @return mask the mask
     function pendingMask(uint40 accountId) public view returns (uint8 mask) {
         uint8 claimed = _claimedMask(accountId);
-        for (uint256 index; index < MAX_PENDING_ORDERS; ++index) {
+        for (uint256 index; index < TABLE_ENTRIES; ++index) {
             if (_holdsPendingOrder(accountId, claimed, index)) mask |= uint8(1 << index);
         }
+        uint256 latest = engine.getAccount(accountId).latestMarketOrder;
+        if (latest != 0 && _isPending(latest)) mask |= uint8(1 << TABLE_ENTRIES);
     }
 
     /// @notice The key of the order at a queue position.
@@ -635,25 +661,28 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
         key = id;
     }
 
-    /// @dev Deletes a pending order (a queued key names a live order: liquidation cancels only
-    /// those) and returns its execution fee in gwei.
-    function _removePendingOrder(uint256 key) internal returns (uint256 executionFeeGwei) {
+    /// @dev Cancels a pending order of a liquidated account (a queued key names a live order:
+    /// liquidation cancels only those) and returns its execution fee.
+    function _cancelForLiquidation(uint256 key, uint40 accountId) internal returns (uint256 fee) {
+        uint256 feeGwei;
         if (key & QUEUED_FLAG == 0) {
-            executionFeeGwei = _conditional[uint64(key)].executionFeeGwei;
+            feeGwei = _conditional[uint64(key)].executionFeeGwei;
             delete _conditional[uint64(key)];
         } else {
             uint8 marketId = uint8(key >> 64);
             uint256 position = _position(_queues[marketId], uint64(key));
-            executionFeeGwei = _queued[marketId][position].executionFeeGwei;
+            feeGwei = _queued[marketId][position].executionFeeGwei;
             delete _queued[marketId][position];
         }
+        fee = feeGwei * FEE_UNIT;
+        emit OrderCancelled(key, accountId, CancelReason.Liquidated, "", 0);
     }
 
     /// @dev The first entry that is unclaimed or whose order is no longer pending.
     function _claimPendingSlot(uint40 accountId) internal returns (uint8 index) {
         uint8 claimed = _claimedMask(accountId);
-        while (index < MAX_PENDING_ORDERS && _holdsPendingOrder(accountId, claimed, index)) ++index;
-        if (index == MAX_PENDING_ORDERS) revert TooManyPendingOrders(accountId, MAX_PENDING_ORDERS);
+        while (index < TABLE_ENTRIES && _holdsPendingOrder(accountId, claimed, index)) ++index;
+        if (index == TABLE_ENTRIES) revert TooManyPendingOrders(accountId, MAX_PENDING_ORDERS);
         _setPendingMask(accountId, claimed | uint8(1 << index));
     }
 

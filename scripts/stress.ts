@@ -388,7 +388,7 @@ async function manipulate(sim: Simulation, t: number): Promise<void> {
   });
   await once("measure", WARMUP + 26 * HOUR - HOUR / 2, async () => {
     let equity = 0n;
-    for (const leg of state.legs) equity += (await sim.d.contracts.engine.read.accountHealth([leg.accountId]))[0].equity;
+    for (const leg of state.legs) equity += (await sim.d.contracts.liquidator.read.accountHealth([leg.accountId]))[0].equity;
     sim.attackerProfitUsd = wadToUsd(equity - state.deposited);
   });
 }

@@ -287,7 +287,7 @@ describe("e2e: deposit, open, funding, close, withdraw, keeper payout", () => {
     assert.equal(position.size, SIZE);
     assert.equal(position.cost, mulDivCeil(SIZE, price, WAD));
     // SPEC 9.9: right after its fill a position shows no profit at the index.
-    const [health] = await h.d.contracts.engine.read.accountHealth([accountId]);
+    const [health] = await h.d.contracts.liquidator.read.accountHealth([accountId]);
     assert.equal(health.positivePnl, 0n);
     assert.equal(health.equity, change.collateral);
   });
@@ -353,7 +353,7 @@ describe("e2e: deposit, open, funding, close, withdraw, keeper payout", () => {
     const account = await h.d.contracts.engine.read.getAccount([accountId]);
     assert.equal(account.collateral, expected);
     assert.equal(closed.collateral, expected);
-    assert.equal(account.reservedMargin, 0n, "both orders released their reservations");
+    assert.equal(account.reservedUnits, 0n, "both orders released their reservations");
     assert.equal(account.marketMask, 0n);
     assert.ok((await h.ledgerSurplus([keeper.account.address])) >= 0n);
   });
@@ -398,7 +398,7 @@ describe("e2e: liquidation after a 50% crash", () => {
     const { change } = await h.marketOrder(trader, keeper, SIZE, 3100n * WAD, false, 3000n);
     await h.nextTxAfter(60n);
     await h.postPrice(CRASH);
-    const [health, liquidatable] = await h.d.contracts.engine.read.accountHealth([accountId]);
+    const [health, liquidatable] = await h.d.contracts.liquidator.read.accountHealth([accountId]);
     assert.equal(liquidatable, true, `E ${health.equity} < MM ${health.maintenanceMargin}`);
     return { accountId, opened: change };
   }
@@ -449,7 +449,7 @@ describe("e2e: liquidation after a 50% crash", () => {
       const account = await engine.read.getAccount([accountId]);
       assert.equal(account.collateral, liquidated.remainingCollateral);
       assert.equal(account.marketMask, 0n);
-      const [, stillLiquidatable] = await engine.read.accountHealth([accountId]);
+      const [, stillLiquidatable] = await h.d.contracts.liquidator.read.accountHealth([accountId]);
       assert.equal(stillLiquidatable, false);
 
       // Keeper claims its USDC credit; the trader withdraws what is left.

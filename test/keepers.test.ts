@@ -295,7 +295,7 @@ describe("keepers", () => {
     assert.ok(underwater.length >= 4, `${underwater.length} liquidatable`);
     const shortfalls = new Map<number, bigint>();
     for (const id of underwater) {
-      const [h] = await chain.d.contracts.engine.read.accountHealth([id]);
+      const [h] = await chain.d.contracts.liquidator.read.accountHealth([id]);
       shortfalls.set(id, h.maintenanceMargin - h.equity);
     }
     await keeper.tick();

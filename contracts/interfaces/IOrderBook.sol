@@ -5,5 +5,8 @@ pragma solidity 0.8.30;
 interface IOrderBook {
     /// @notice Cancels every pending order of a liquidated account; their execution fees are
     /// credited to `liquidator`. Only the clearing engine calls it.
-    function cancelAccountOrders(uint40 accountId, address liquidator) external;
+    /// @param accountId the account
+    /// @param latestMarketOrder the account's latest market order, which the engine keeps (0: none)
+    /// @param liquidator who earns the fees
+    function cancelAccountOrders(uint40 accountId, uint256 latestMarketOrder, address liquidator) external;
 }

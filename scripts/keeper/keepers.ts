@@ -48,6 +48,7 @@ import {
   liquidityPoolAbi,
   orderBookAbi,
   sendContractWrite,
+  toAccount,
   toGlobalConfig,
 } from "../../sdk/src/index.js";
 import {
@@ -380,7 +381,7 @@ class AeonKeeper implements Keeper {
           const view = await this.#publicClient.readContract({ address: lens, abi: lensAbi, functionName: "account", args: [accountId] });
           // An account with no position but a debt is liquidatable too (its debt is written off).
           if (view.account.marketMask === 0n && view.account.collateral >= 0n) this.#accounts.delete(accountId);
-          else this.#accounts.set(accountId, { account: view.account, positions: view.positions });
+          else this.#accounts.set(accountId, { account: toAccount(view.account), positions: view.positions });
           this.#dirtyAccounts.delete(accountId);
         }),
       );

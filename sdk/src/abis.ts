@@ -1615,62 +1615,6 @@ export const engineAbi = [
   {
     "inputs": [
       {
-        "internalType": "uint40",
-        "name": "accountId",
-        "type": "uint40"
-      }
-    ],
-    "name": "accountHealth",
-    "outputs": [
-      {
-        "components": [
-          {
-            "internalType": "int256",
-            "name": "equity",
-            "type": "int256"
-          },
-          {
-            "internalType": "uint256",
-            "name": "positivePnl",
-            "type": "uint256"
-          },
-          {
-            "internalType": "uint256",
-            "name": "initialMargin",
-            "type": "uint256"
-          },
-          {
-            "internalType": "uint256",
-            "name": "maintenanceMargin",
-            "type": "uint256"
-          },
-          {
-            "internalType": "bool",
-            "name": "pricesValid",
-            "type": "bool"
-          },
-          {
-            "internalType": "uint256",
-            "name": "positionCount",
-            "type": "uint256"
-          }
-        ],
-        "internalType": "struct EngineBase.Health",
-        "name": "h",
-        "type": "tuple"
-      },
-      {
-        "internalType": "bool",
-        "name": "liquidatable",
-        "type": "bool"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
         "internalType": "address",
         "name": "",
         "type": "address"
@@ -1905,14 +1849,19 @@ export const engineAbi = [
       {
         "components": [
           {
-            "internalType": "int128",
+            "internalType": "int120",
             "name": "collateral",
-            "type": "int128"
+            "type": "int120"
           },
           {
-            "internalType": "uint128",
-            "name": "reservedMargin",
-            "type": "uint128"
+            "internalType": "uint56",
+            "name": "reservedUnits",
+            "type": "uint56"
+          },
+          {
+            "internalType": "uint80",
+            "name": "latestMarketOrder",
+            "type": "uint80"
           },
           {
             "internalType": "address",
@@ -2660,6 +2609,11 @@ export const engineAbi = [
         "internalType": "bool",
         "name": "increasesExposure",
         "type": "bool"
+      },
+      {
+        "internalType": "uint256",
+        "name": "marketOrderKey",
+        "type": "uint256"
       }
     ],
     "name": "reserveOrderMargin",
@@ -2672,6 +2626,11 @@ export const engineAbi = [
       {
         "internalType": "uint256",
         "name": "reservation",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "displacedOrder",
         "type": "uint256"
       }
     ],
@@ -3447,6 +3406,62 @@ export const engineAbi = [
     "name": "withdrawTreasury",
     "outputs": [],
     "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint40",
+        "name": "accountId",
+        "type": "uint40"
+      }
+    ],
+    "name": "accountHealth",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "int256",
+            "name": "equity",
+            "type": "int256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "positivePnl",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "initialMargin",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "maintenanceMargin",
+            "type": "uint256"
+          },
+          {
+            "internalType": "bool",
+            "name": "pricesValid",
+            "type": "bool"
+          },
+          {
+            "internalType": "uint256",
+            "name": "positionCount",
+            "type": "uint256"
+          }
+        ],
+        "internalType": "struct EngineBase.Health",
+        "name": "h",
+        "type": "tuple"
+      },
+      {
+        "internalType": "bool",
+        "name": "liquidatable",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
     "type": "function"
   },
   {
@@ -4462,6 +4477,11 @@ export const orderBookAbi = [
         "internalType": "uint40",
         "name": "accountId",
         "type": "uint40"
+      },
+      {
+        "internalType": "uint256",
+        "name": "latestMarketOrder",
+        "type": "uint256"
       },
       {
         "internalType": "address",
@@ -6792,14 +6812,19 @@ export const lensAbi = [
           {
             "components": [
               {
-                "internalType": "int128",
+                "internalType": "int120",
                 "name": "collateral",
-                "type": "int128"
+                "type": "int120"
               },
               {
-                "internalType": "uint128",
-                "name": "reservedMargin",
-                "type": "uint128"
+                "internalType": "uint56",
+                "name": "reservedUnits",
+                "type": "uint56"
+              },
+              {
+                "internalType": "uint80",
+                "name": "latestMarketOrder",
+                "type": "uint80"
               },
               {
                 "internalType": "address",
@@ -7003,14 +7028,19 @@ export const lensAbi = [
           {
             "components": [
               {
-                "internalType": "int128",
+                "internalType": "int120",
                 "name": "collateral",
-                "type": "int128"
+                "type": "int120"
               },
               {
-                "internalType": "uint128",
-                "name": "reservedMargin",
-                "type": "uint128"
+                "internalType": "uint56",
+                "name": "reservedUnits",
+                "type": "uint56"
+              },
+              {
+                "internalType": "uint80",
+                "name": "latestMarketOrder",
+                "type": "uint80"
               },
               {
                 "internalType": "address",

@@ -7,7 +7,7 @@ import { engineAbi, lensAbi, orderBookAbi } from "./abis.js";
 import type { AeonBaseClient } from "./client.js";
 import { type AeonDecodedError, describeAeonError } from "./errors.js";
 import { type TradePreview, orderReservation, previewTrade as previewTradeMath } from "./math.js";
-import { NO_PRICE_BOUND, type ReadOptions, resolveMarketId, toGlobalConfig } from "./reads.js";
+import { NO_PRICE_BOUND, type ReadOptions, resolveMarketId, toAccount, toGlobalConfig } from "./reads.js";
 import type { Account, MarketEntry, MarketPrice, PositionEntry } from "./types.js";
 
 /** Parameters of `previewTrade`. Prices and sizes in WAD. */
@@ -100,7 +100,7 @@ export async function previewTrade(client: AeonBaseClient, parameters: PreviewTr
     minNotionalUsd,
   });
   const reservation = reserved.ok ? reserved.wad : 0n;
-  const stored: Account = accountView.account;
+  const stored = toAccount(accountView.account);
   // The fill releases the order's reservation, which its creation added.
   const account: Account = { ...stored, reservedMargin: stored.reservedMargin + reservation };
   const positions: PositionEntry[] = accountView.positions.map((p) => ({ marketId: p.marketId, position: p.position }));

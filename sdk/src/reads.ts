@@ -8,6 +8,7 @@ import type { AeonBaseClient } from "./client.js";
 import { isContractRevert } from "./errors.js";
 import {
   type LiquidationPriceInput,
+  RESERVATION_UNIT,
   WAD,
   abs,
   accruedOnPosition,
@@ -20,12 +21,14 @@ import {
   mulDivFloor,
   mulDivUp,
 } from "./math.js";
-import type { GlobalConfig } from "./types.js";
+import type { Account, GlobalConfig } from "./types.js";
 
 /** `AeonLens.MarketView`, as the lens returns it. */
 export type LensMarket = ContractFunctionReturnType<typeof lensAbi, "view", "market">;
 /** `AeonLens.AccountView`, as the lens returns it. */
 export type LensAccount = ContractFunctionReturnType<typeof lensAbi, "view", "accountOf">;
+/** `EngineBase.Account`, as stored: the reservation in `RESERVATION_UNIT`s. */
+export type StoredAccount = LensAccount["account"];
 /** `OrderBook.Order`, as stored. */
 export type RawOrder = LensAccount["pendingOrders"][number];
 
@@ -140,7 +143,6 @@ const ORDER_TYPE_NAMES: readonly OrderTypeName[] = ["market", "limit", "stop", "
 const QUEUED_FLAG = 1n << 72n;
 const SEQ_MASK = (1n << 64n) - 1n;
 const GWEI = 10n ** 9n;
-const RESERVATION_UNIT = 10n ** 12n;
 
 // ---------------------------------------------------------------- markets
 
@@ -231,7 +233,7 @@ export async function getAccount(client: AeonBaseClient, owner: Address, subacco
   );
   const [, , minCollateral] = global;
   const valuation: Omit<LiquidationPriceInput, "marketId"> = {
-    account: raw.account,
+    account: toAccount(raw.account),
     positions: raw.positions,
     markets: markets.map((m, i) => ({ config: m.config, state: states[i] ?? m.state })),
     globalConfig: toGlobalConfig(global),
@@ -240,8 +242,9 @@ export async function getAccount(client: AeonBaseClient, owner: Address, subacco
     now: block.timestamp,
   };
   const positions = raw.positions.map((p) => toPosition(markets, p, liquidationPrice({ ...valuation, marketId: p.marketId })));
-  const { account, health } = raw;
-  const withdrawable = withdrawableWad(raw, minCollateral);
+  const { health } = raw;
+  const account = toAccount(raw.account);
+  const withdrawable = withdrawableWad(account, health, minCollateral);
   const unit = 10n ** BigInt(18 - decimals);
   return {
     accountId: raw.accountId,
@@ -358,8 +361,7 @@ function toOrders(raw: LensAccount, markets: readonly AeonMarket[]): AeonOrder[]
  * What `withdraw` accepts: the collateral, kept at the minimum while a position is open, and the
  * margin check `E - w - positivePnl >= max(IM, MM) + reserved` (SPEC section 3).
  */
-function withdrawableWad(raw: LensAccount, minCollateral: bigint): bigint {
-  const { account, health } = raw;
+function withdrawableWad(account: Account, health: LensAccount["health"], minCollateral: bigint): bigint {
   if (account.collateral <= 0n) return 0n;
   const hasPositions = account.marketMask !== 0n;
   if (!hasPositions && account.reservedMargin === 0n) return account.collateral;
@@ -447,6 +449,12 @@ export async function estimateExecutionFee(client: AeonBaseClient, market: numbe
   ]);
   const fee = max(minExecutionFee, gasPrice * client.executionGas);
   return ((fee + GWEI - 1n) / GWEI) * GWEI;
+}
+
+/** A stored account (`engine.getAccount`, the lens's `account`) as the math module's `Account`. */
+export function toAccount(stored: StoredAccount): Account {
+  const { collateral, reservedUnits, owner, subaccount, marketMask } = stored;
+  return { collateral, reservedMargin: reservedUnits * RESERVATION_UNIT, owner, subaccount, marketMask };
 }
 
 /** `engine.globalConfig()` (a public getter's tuple) as the math module's `GlobalConfig`. */

@@ -95,7 +95,7 @@ export interface Position {
   readonly tier: number;
 }
 
-/** `EngineBase.Account`: an account's ledger entry. */
+/** `EngineBase.Account`: an account's ledger entry (`toAccount` of the stored one). */
 export interface Account {
   /** WAD; negative: a debt to the pool */
   readonly collateral: bigint;

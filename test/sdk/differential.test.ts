@@ -42,6 +42,7 @@ import {
   liquidationPrice,
   orderReservation,
   previewTrade,
+  toAccount,
 } from "../../sdk/src/index.js";
 import { uniformGenerator } from "../../scripts/exchange/prices.js";
 
@@ -190,7 +191,7 @@ class Harness {
   }
 
   async accountState(accountId: number): Promise<{ account: Account; positions: PositionEntry[] }> {
-    const account = await this.engine.read.getAccount([accountId]);
+    const account = toAccount(await this.engine.read.getAccount([accountId]));
     const positions: PositionEntry[] = [];
     for (const m of MARKETS) positions.push({ marketId: m, position: await this.engine.read.getPosition([accountId, m]) });
     return { account, positions };
@@ -204,7 +205,7 @@ class Harness {
     const snapshot = await this.connection.networkHelpers.takeSnapshot();
     await this.at(t);
     await this.post(m, price);
-    const [, liquidatable] = await this.engine.read.accountHealth([accountId]);
+    const [, liquidatable] = await this.d.contracts.liquidator.read.accountHealth([accountId]);
     await this.checkHealth(accountId, `probe at ${price}`);
     await snapshot.restore();
     return liquidatable;
@@ -242,7 +243,7 @@ class Harness {
     const now = await this.now();
     const { account, positions } = await this.accountState(accountId);
     const sdk = accountHealth(account, positions, await this.markets(), this.d.parameters.global, this.tiers, await this.prices(now), now);
-    const [h, liquidatable] = await this.engine.read.accountHealth([accountId]);
+    const [h, liquidatable] = await this.d.contracts.liquidator.read.accountHealth([accountId]);
     assert.deepEqual(
       { ...sdk },
       { ...h, liquidatable },

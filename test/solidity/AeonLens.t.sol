@@ -30,7 +30,7 @@ contract AeonLensTest is OrderBookFixture {
         assertEq(int256(v.positions[0].position.size), 2e18, "ETH size");
         assertEq(uint256(v.positions[1].marketId), uint256(BTC), "then BTC");
         assertEq(int256(v.positions[1].position.size), -0.1e18, "BTC size");
-        (EngineBase.Health memory h, bool liquidatable) = engine.accountHealth(a);
+        (EngineBase.Health memory h, bool liquidatable) = liquidator.accountHealth(a);
         assertEq(v.health.equity, h.equity, "equity");
         assertEq(v.health.initialMargin, h.initialMargin, "initial requirement");
         assertEq(v.health.maintenanceMargin, h.maintenanceMargin, "maintenance requirement");
@@ -38,7 +38,7 @@ contract AeonLensTest is OrderBookFixture {
         assertEq(v.pendingOrderKeys.length, 1, "one pending order");
         assertEq(v.pendingOrderKeys[0], key, "its key");
         assertEq(int256(v.pendingOrders[0].sizeDelta), 1e18, "its size");
-        assertEq(uint256(v.account.reservedMargin), uint256(v.pendingOrders[0].reservation) * 1e12, "reservation");
+        assertEq(uint256(v.account.reservedUnits) * 1e12, uint256(v.pendingOrders[0].reservation) * 1e12, "reservation");
     }
 
     function test_unknownAccountIsEmpty() public view {

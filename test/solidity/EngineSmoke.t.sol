@@ -12,7 +12,7 @@ contract EngineSmokeTest is EngineFixture {
     function test_openAndCloseAtSamePriceLosesFeesAndImpact() public {
         uint40 a = depositFor(alice, 0, 1_000e6);
         EngineBase.FillResult memory open = fillAt(a, ETH, 1e18, 3000e18);
-        (EngineBase.Health memory h,) = engine.accountHealth(a);
+        (EngineBase.Health memory h,) = liquidator.accountHealth(a);
         assertEq(h.positionCount, 1, "one position");
         EngineBase.FillResult memory close = fillAt(a, ETH, -1e18, 3000e18);
         int256 collateral = engine.getAccount(a).collateral;

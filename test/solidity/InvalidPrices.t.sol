@@ -34,7 +34,7 @@ contract InvalidPricesTest is EngineFixture {
         vm.prank(alice);
         engine.withdraw(0, 1e6, alice);
         vm.expectRevert(abi.encodeWithSelector(EngineBase.PricesInvalid.selector, a));
-        engine.reserveOrderMargin(alice, 0, BTC, 600e18, 60_000e18, true);
+        engine.reserveOrderMargin(alice, 0, BTC, 600e18, 60_000e18, true, 0);
         // reducing still works
         fillAt(a, ETH, -0.5e18, 3000e18);
         // an account that does not hold the market is not affected
@@ -50,14 +50,14 @@ contract InvalidPricesTest is EngineFixture {
         fillAt(a, ETH, 1e18, 3000e18);
         fillAt(b, ETH, -1e18, 3000e18); // shrinks K: maker 0.6
         _staleEth(3000e18);
-        (EngineBase.Health memory h,) = engine.accountHealth(a);
+        (EngineBase.Health memory h,) = liquidator.accountHealth(a);
         assertFalse(h.pricesValid, "invalid");
         // long at 3000 * (1 - 0.3%) = 2991
         assertEq(h.equity, 998.4985e18 - 9e18, "E");
         assertEq(h.initialMargin, 85.458852e18, "IM = 2991 * 2.8572%");
         assertEq(h.maintenanceMargin, 42.729426e18 + 5e18, "MM = 2991 * 1.4286% + 5");
         // short at 3000 * (1 + 0.3%) = 3009
-        (h,) = engine.accountHealth(b);
+        (h,) = liquidator.accountHealth(b);
         assertEq(h.equity, 999.4e18 - 9e18, "short E");
         assertEq(h.initialMargin, 85.973148e18, "short IM = 3009 * 2.8572%");
     }
@@ -66,7 +66,7 @@ contract InvalidPricesTest is EngineFixture {
         uint40 a = depositFor(alice, 0, 1_000e6);
         fillAt(a, ETH, 1e18, 3000e18);
         ethFeed.setPrice(0);
-        (EngineBase.Health memory h,) = engine.accountHealth(a);
+        (EngineBase.Health memory h,) = liquidator.accountHealth(a);
         assertFalse(h.pricesValid, "invalid");
         assertEq(h.equity, 998.4985e18 - 9e18, "last valid 3000 moved to 2991");
     }
@@ -89,7 +89,7 @@ contract InvalidPricesTest is EngineFixture {
         uint40 a = depositFor(alice, 0, 100e6);
         fillAt(a, ETH, 1e18, 3000e18);
         _staleEth(2940e18); // valued at 2940 * 0.997 = 2931.18
-        (EngineBase.Health memory h, bool liquidatable) = engine.accountHealth(a);
+        (EngineBase.Health memory h, bool liquidatable) = liquidator.accountHealth(a);
         assertEq(h.equity, 29.6785e18, "98.4985 - 68.82");
         assertTrue(liquidatable, "below MM");
         int256 cashBefore = engine.poolCash();
@@ -108,7 +108,7 @@ contract InvalidPricesTest is EngineFixture {
         fillAt(a, ETH, 1e18, 3000e18);
         setPrice(ethFeed, 2940e18);
         _closeEth();
-        (, bool liquidatable) = engine.accountHealth(a);
+        (, bool liquidatable) = liquidator.accountHealth(a);
         assertTrue(liquidatable, "below MM at 2931.18");
         liquidator.liquidate(a);
         assertEq(collateralOf(a), 29.6785e18 - 14.6559e18, "same as a stale feed");

@@ -20,7 +20,7 @@ contract MarginTest is EngineFixture {
         fillAt(a, ETH, 1e18, 3000e18);
         // 100 - taker 1.5 - impact 3000 * 1 / 2e6 = 0.0015
         assertEq(collateralOf(a), 98.4985e18, "collateral after fees");
-        (EngineBase.Health memory h,) = engine.accountHealth(a);
+        (EngineBase.Health memory h,) = liquidator.accountHealth(a);
         assertEq(h.initialMargin, 85.716e18, "IM = 3000 * 2.8572%");
         assertEq(h.maintenanceMargin, 42.858e18 + 5e18, "MM = 3000 * 1.4286% + floor");
         assertLedgerCovered();
@@ -50,8 +50,8 @@ contract MarginTest is EngineFixture {
         setPrice(ethFeed, 3000.12345678e18);
         fillAt(a, ETH, 0.333333333333333333e18, 3000.12345678e18);
         fillAt(b, ETH, -0.777777777777777777e18, 3000.12345678e18);
-        (EngineBase.Health memory ha,) = engine.accountHealth(a);
-        (EngineBase.Health memory hb,) = engine.accountHealth(b);
+        (EngineBase.Health memory ha,) = liquidator.accountHealth(a);
+        (EngineBase.Health memory hb,) = liquidator.accountHealth(b);
         assertEq(ha.positivePnl, 0, "long shows no profit");
         assertEq(hb.positivePnl, 0, "short shows no profit");
         assertLe(ha.equity, collateralOf(a), "long equity <= collateral");
@@ -95,7 +95,7 @@ contract MarginTest is EngineFixture {
     function test_withdraw_reservedMarginStaysUntouched() public {
         uint40 a = depositFor(alice, 0, 100e6);
         // 1,000 USD at the first tier's 2.8572% initial margin, 0.05% taker fee and 0.5% kMax.
-        (uint40 id, uint256 reserved) = engine.reserveOrderMargin(alice, 0, ETH, 1_000e18, 3000e18, true);
+        (uint40 id, uint256 reserved,) = engine.reserveOrderMargin(alice, 0, ETH, 1_000e18, 3000e18, true, 0);
         assertEq(id, a, "the owner's account");
         assertEq(reserved, 34.072e18, "reservation");
         vm.expectRevert(abi.encodeWithSelector(EngineBase.InsufficientMargin.selector, int256(30e18), uint256(34.072e18)));
@@ -112,19 +112,37 @@ contract MarginTest is EngineFixture {
         uint40 a = depositFor(alice, 0, 100e6);
         // No initial margin for an order that cannot grow a position: 0.55% of 1,000 USD, and no
         // margin check (the same order growing exposure would need 34.072 USD).
-        (uint40 id, uint256 reserved) = engine.reserveOrderMargin(alice, 0, ETH, 1_000e18, 3000e18, false);
+        (uint40 id, uint256 reserved,) = engine.reserveOrderMargin(alice, 0, ETH, 1_000e18, 3000e18, false, 0);
         assertEq(id, a, "the owner's account");
         assertEq(reserved, 5.5e18, "fee and impact");
         // Rounded up to whole 1e-6 USD.
-        (, reserved) = engine.reserveOrderMargin(alice, 0, ETH, 1e18 + 1, 3000e18, false);
+        (, reserved,) = engine.reserveOrderMargin(alice, 0, ETH, 1e18 + 1, 3000e18, false, 0);
         assertEq(reserved, 0.005501e18, "1 wei more notional rounds up to the next unit");
-        assertEq(engine.getAccount(a).reservedMargin, 5.505501e18, "both held");
-        (id, reserved) = engine.reserveOrderMargin(alice, 1, ETH, 1_000e18, 3000e18, true);
+        assertEq(reservedMargin(a), 5.505501e18, "both held");
+        (id, reserved,) = engine.reserveOrderMargin(alice, 1, ETH, 1_000e18, 3000e18, true, 0);
         assertEq(id, 0, "no such account");
         assertEq(reserved, 0, "nothing reserved");
         vm.prank(alice);
         vm.expectRevert(abi.encodeWithSelector(EngineBase.NotOrderBook.selector, alice));
-        engine.reserveOrderMargin(alice, 0, ETH, 1_000e18, 3000e18, false);
+        engine.reserveOrderMargin(alice, 0, ETH, 1_000e18, 3000e18, false, 0);
+    }
+
+    function test_reserve_keepsTheLatestMarketOrderAndReturnsTheOneItDisplaces() public {
+        uint40 a = depositFor(alice, 0, 100e6);
+        uint256 first = (1 << 72) | 5; // queued keys: the queue flag, the market, the position
+        uint256 second = (1 << 72) | (uint256(ETH) << 64) | type(uint64).max;
+        (,, uint256 displaced) = engine.reserveOrderMargin(alice, 0, ETH, 100e18, 3000e18, false, first);
+        assertEq(displaced, 0, "no earlier market order");
+        assertEq(uint256(engine.getAccount(a).latestMarketOrder), first, "kept");
+        (,, displaced) = engine.reserveOrderMargin(alice, 0, ETH, 100e18, 3000e18, false, second);
+        assertEq(displaced, first, "the earlier one is handed back");
+        assertEq(uint256(engine.getAccount(a).latestMarketOrder), second, "the widest key fits");
+        // An order waiting for its trigger leaves it alone.
+        (,, displaced) = engine.reserveOrderMargin(alice, 0, ETH, 100e18, 3000e18, false, 0);
+        assertEq(displaced, 0, "nothing displaced");
+        assertEq(uint256(engine.getAccount(a).latestMarketOrder), second, "unchanged");
+        assertEq(reservedMargin(a), 3 * 0.55e18, "the three reservations share the slot");
+        assertEq(collateralOf(a), 100e18, "collateral untouched");
     }
 
     function test_withdraw_cannotLeaveAPositionBelowMinimumCollateral() public {
@@ -174,7 +192,7 @@ contract MarginTest is EngineFixture {
         uint40 a = _openHedgeAndRealizeLoss();
         assertEq(collateralOf(a), -503.303e18, "996.997 - 1500 - 0.3");
         assertEq(engine.totalDebt(), 503.303e18, "debt recorded");
-        (EngineBase.Health memory h, bool liquidatable) = engine.accountHealth(a);
+        (EngineBase.Health memory h, bool liquidatable) = liquidator.accountHealth(a);
         assertEq(h.equity, 996.697e18, "equity = -503.303 + 1500");
         assertFalse(liquidatable, "still healthy");
         assertLedgerCovered();
@@ -238,12 +256,12 @@ contract MarginTest is EngineFixture {
         fillAt(c, ETH, -2_000e18, 3000e18); // total OI 12,003,000 > 10M: tier 1 for new risk
         assertEq(engine.getPosition(a, ETH).tier, 0, "alice stays in tier 0");
         assertEq(engine.getPosition(c, ETH).tier, 1, "carol opened in tier 1");
-        (EngineBase.Health memory h,) = engine.accountHealth(a);
+        (EngineBase.Health memory h,) = liquidator.accountHealth(a);
         assertEq(h.initialMargin, 85.716e18, "alice's IM is unchanged");
         // growing the position moves it to the current tier
         fillAt(a, ETH, 0.1e18, 3000e18);
         assertEq(engine.getPosition(a, ETH).tier, 1, "increase refixes the tier");
-        (h,) = engine.accountHealth(a);
+        (h,) = liquidator.accountHealth(a);
         assertEq(h.initialMargin, 165e18, "3300 * 5%");
         assertLedgerCovered();
     }
@@ -254,7 +272,7 @@ contract MarginTest is EngineFixture {
         uint40 a = depositFor(alice, 0, 100e6);
         fillAt(a, ETH, 1e18, 3000e18);
         setPrice(ethFeed, 2920e18);
-        (, bool liquidatable) = engine.accountHealth(a);
+        (, bool liquidatable) = liquidator.accountHealth(a);
         assertTrue(liquidatable, "below maintenance");
         fillAt(a, ETH, -0.5e18, 2920e18);
         assertEq(engine.getPosition(a, ETH).size, 0.5e18, "reduced");
@@ -276,7 +294,7 @@ contract MarginTest is EngineFixture {
             assertEq(m, i, "market id");
             if (i < 16) fillAt(a, m, 1e18, 100e18);
         }
-        (EngineBase.Health memory h,) = engine.accountHealth(a);
+        (EngineBase.Health memory h,) = liquidator.accountHealth(a);
         assertEq(h.positionCount, 16, "sixteen positions");
         vm.expectRevert(abi.encodeWithSelector(EngineBase.TooManyPositions.selector, uint256(17)));
         fillAt(a, 16, 1e18, 100e18);

@@ -62,7 +62,7 @@ contract OrderBookTest is OrderBookFixture {
 
         assertPosition(a, ETH, 1e18, 2900e18, "filled at the first round after creation");
         assertEq(book.getOrder(key).accountId, 0, "order deleted");
-        assertEq(engine.getAccount(a).reservedMargin, 0, "reservation released");
+        assertEq(reservedMargin(a), 0, "reservation released");
         (uint64 head, uint64 tail) = book.queues(ETH);
         assertEq(uint256(head), 1, "head moved");
         assertEq(uint256(tail), 1, "tail");
@@ -361,7 +361,7 @@ contract OrderBookTest is OrderBookFixture {
         vm.warp(START + 100);
         setPrice(ethFeed, 2880e18);
         ++round;
-        (, bool liquidatable) = engine.accountHealth(a);
+        (, bool liquidatable) = liquidator.accountHealth(a);
         assertTrue(liquidatable, "alice liquidatable");
         address liquidationKeeper = address(0x11D);
         vm.prank(liquidationKeeper);
@@ -498,7 +498,7 @@ contract OrderBookTest is OrderBookFixture {
         uint40 a = depositFor(alice, 0, 200e6);
         marketOrder(alice, 0, ETH, 1e18, type(uint256).max);
         assertEq(RESERVATION_1_ETH_AT_3000, expectedReservation(1e18, 3000e18, false), "reservation formula");
-        assertEq(engine.getAccount(a).reservedMargin, RESERVATION_1_ETH_AT_3000, "reserved");
+        assertEq(reservedMargin(a), RESERVATION_1_ETH_AT_3000, "reserved");
         vm.prank(alice);
         vm.expectRevert(
             abi.encodeWithSelector(EngineBase.InsufficientMargin.selector, int256(100e18), RESERVATION_1_ETH_AT_3000)
@@ -528,7 +528,7 @@ contract OrderBookTest is OrderBookFixture {
                 acceptablePrice: type(uint256).max
             })
         );
-        assertEq(engine.getAccount(a).reservedMargin, RESERVATION_1_ETH_AT_3000, "one reservation");
+        assertEq(reservedMargin(a), RESERVATION_1_ETH_AT_3000, "one reservation");
     }
 
     /* ------------------------------------------------------------------ */
@@ -544,7 +544,7 @@ contract OrderBookTest is OrderBookFixture {
         executeAt(carol, ETH, round1(2));
 
         assertPosition(a, ETH, 0, 0, "never fills");
-        assertEq(engine.getAccount(a).reservedMargin, 0, "reservation released");
+        assertEq(reservedMargin(a), 0, "reservation released");
         assertEq(book.nativeCredits(carol), MIN_FEE / 10, "executor: expiryRewardShare of the fee");
         assertEq(book.nativeCredits(alice), MIN_FEE - MIN_FEE / 10, "owner: the rest");
         assertEq(uint256(book.pendingMask(a)), 0, "pending slot freed");
@@ -572,7 +572,7 @@ contract OrderBookTest is OrderBookFixture {
         expectCancel(key, a, OrderBook.CancelReason.Expired, "", 0);
         vm.prank(carol);
         book.executeOrder(ETH, 0, 0);
-        assertEq(engine.getAccount(a).reservedMargin, 0, "reservation released");
+        assertEq(reservedMargin(a), 0, "reservation released");
         assertEq(book.nativeCredits(carol), MIN_FEE / 10, "executor reward");
         assertEq(book.nativeCredits(alice), MIN_FEE - MIN_FEE / 10, "owner refund");
     }
@@ -601,14 +601,14 @@ contract OrderBookTest is OrderBookFixture {
         assertPosition(a, ETH, 0, 0, "not filled");
         assertEq(engine.poolCash(), poolBefore + int256(penalty), "penalty to the pool");
         assertEq(int256(engine.getAccount(a).collateral), 10_000e18 - int256(penalty), "penalty from the account");
-        assertEq(engine.getAccount(a).reservedMargin, 0, "reservation released");
+        assertEq(reservedMargin(a), 0, "reservation released");
         assertEq(book.nativeCredits(keeper), MIN_FEE, "executor paid");
     }
 
     function test_reduceOnlyViolationCancelsWithPenalty() public {
         uint40 a = depositFor(alice, 0, 10_000e6);
         uint256 key = placeOrder(alice, 0, ETH, OrderBook.OrderType.Market, true, -1e18, 0, 0, MIN_FEE);
-        assertEq(engine.getAccount(a).reservedMargin, expectedReservation(1e18, 3000e18, true), "fee and impact only");
+        assertEq(reservedMargin(a), expectedReservation(1e18, 3000e18, true), "fee and impact only");
         vm.warp(START + 10);
         setPrice(ethFeed, 2900e18);
         int256 poolBefore = engine.poolCash();
@@ -622,7 +622,7 @@ contract OrderBookTest is OrderBookFixture {
         executeAt(keeper, ETH, round1(2));
         assertEq(engine.poolCash(), poolBefore + 1.45e18, "penalty to the pool");
         assertEq(int256(engine.getAccount(a).collateral), 10_000e18 - 1.45e18, "penalty from the account");
-        assertEq(engine.getAccount(a).reservedMargin, 0, "reservation released");
+        assertEq(reservedMargin(a), 0, "reservation released");
     }
 
     function test_insufficientMarginAtTheFillPriceCancelsWithPenalty() public {
@@ -664,7 +664,7 @@ contract OrderBookTest is OrderBookFixture {
         executeAt(keeper, ETH, round1(2));
         assertEq(int256(engine.getAccount(a).collateral), 10_000e18, "no penalty");
         assertEq(engine.poolCash(), poolBefore, "pool unchanged");
-        assertEq(engine.getAccount(a).reservedMargin, 0, "reservation released");
+        assertEq(reservedMargin(a), 0, "reservation released");
         assertEq(book.nativeCredits(keeper), MIN_FEE, "executor paid");
     }
 
@@ -679,7 +679,7 @@ contract OrderBookTest is OrderBookFixture {
         );
         executeAt(keeper, ETH, round1(2));
         assertEq(int256(engine.getAccount(a).collateral), 10_000e18, "no penalty");
-        assertEq(engine.getAccount(a).reservedMargin, 0, "reservation released");
+        assertEq(reservedMargin(a), 0, "reservation released");
     }
 
     function test_staleSecondMarketCancelsAnIncreasingHeadAndTheQueueMovesOn() public {
@@ -704,7 +704,7 @@ contract OrderBookTest is OrderBookFixture {
         executeAt(keeper, ETH, round1(2));
         assertPosition(a, ETH, 0, 0, "alice cancelled");
         assertEq(int256(engine.getAccount(a).collateral), collateralBefore, "no penalty");
-        assertEq(engine.getAccount(a).reservedMargin, 0, "reservation released");
+        assertEq(reservedMargin(a), 0, "reservation released");
 
         executeAt(keeper, ETH, round1(2));
         assertPosition(b, ETH, 1e18, 2900e18, "bob fills next");
@@ -726,7 +726,7 @@ contract OrderBookTest is OrderBookFixture {
         expectCancel(keyA, a, OrderBook.CancelReason.InvalidRound, "", 0);
         executeAt(keeper, ETH, round1(2));
         assertEq(int256(engine.getAccount(a).collateral), 10_000e18, "no penalty");
-        assertEq(engine.getAccount(a).reservedMargin, 0, "reservation released");
+        assertEq(reservedMargin(a), 0, "reservation released");
         assertEq(book.nativeCredits(keeper), MIN_FEE, "executor paid");
 
         executeAt(keeper, ETH, round1(4));
@@ -741,7 +741,7 @@ contract OrderBookTest is OrderBookFixture {
         expectCancel(key, a, OrderBook.CancelReason.InvalidRound, "", 0);
         executeAt(keeper, ETH, round1(2));
         assertPosition(a, ETH, 0, 0, "not filled");
-        assertEq(engine.getAccount(a).reservedMargin, 0, "reservation released");
+        assertEq(reservedMargin(a), 0, "reservation released");
     }
 
     function test_sequencerDownCancelsTheOrder() public {
@@ -757,7 +757,7 @@ contract OrderBookTest is OrderBookFixture {
         executeAt(keeper, ETH, round1(2));
         assertPosition(a, ETH, 0, 0, "not filled");
         assertEq(int256(engine.getAccount(a).collateral), 10_000e18, "no penalty");
-        assertEq(engine.getAccount(a).reservedMargin, 0, "reservation released");
+        assertEq(reservedMargin(a), 0, "reservation released");
         assertEq(book.nativeCredits(keeper), MIN_FEE, "executor paid");
     }
 }
@@ -785,7 +785,7 @@ contract OrderBookPhaseJumpTest is OrderBookFixture {
         book.executeOrder(ETH, 0, 0);
         (uint64 head, uint64 tail) = book.queues(ETH);
         assertEq(uint256(head), uint256(tail), "the queue moved on");
-        assertEq(engine.getAccount(1).reservedMargin, 0, "reservation released");
+        assertEq(reservedMargin(1), 0, "reservation released");
         assertEq(book.nativeCredits(alice), MIN_FEE - MIN_FEE / 10, "the owner gets the fee back less the expiry reward");
     }
 }

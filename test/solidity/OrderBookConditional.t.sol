@@ -88,7 +88,7 @@ contract OrderBookConditionalTest is OrderBookFixture {
         setPrice(ethFeed, 3120e18);
         executeAt(keeper, ETH, round1(5));
         assertPosition(a, ETH, 0, 0, "closed");
-        assertEq(engine.getAccount(a).reservedMargin, 0, "nothing reserved");
+        assertEq(reservedMargin(a), 0, "nothing reserved");
     }
 
     function test_takeProfitMustBeReduceOnly() public {
@@ -159,7 +159,7 @@ contract OrderBookConditionalTest is OrderBookFixture {
     function test_ownerCancelsAnUntriggeredOrderForARefundAndNobodyElseCan() public {
         uint40 a = depositFor(alice, 0, 10_000e6);
         uint256 key = conditionalOrder(alice, 0, ETH, OrderBook.OrderType.Limit, false, 1e18, 2900e18);
-        assertEq(engine.getAccount(a).reservedMargin, expectedReservation(1e18, 3000e18, false), "reserved");
+        assertEq(reservedMargin(a), expectedReservation(1e18, 3000e18, false), "reserved");
 
         vm.prank(bob);
         vm.expectRevert(abi.encodeWithSelector(OrderBook.NotOrderOwner.selector, key, bob));
@@ -170,7 +170,7 @@ contract OrderBookConditionalTest is OrderBookFixture {
         vm.prank(alice);
         book.cancelOrder(key);
         assertEq(book.nativeCredits(alice), MIN_FEE, "fee refunded as credit");
-        assertEq(engine.getAccount(a).reservedMargin, 0, "margin released");
+        assertEq(reservedMargin(a), 0, "margin released");
         assertEq(book.pendingOrders(a).length, 0, "no pending order");
         vm.prank(alice);
         vm.expectRevert(abi.encodeWithSelector(OrderBook.UnknownOrder.selector, key));
@@ -188,25 +188,29 @@ contract OrderBookConditionalTest is OrderBookFixture {
         for (uint256 i; i < 8; ++i) {
             marketOrder(alice, 0, ETH, 0.1e18, type(uint256).max);
         }
-        vm.deal(alice, MIN_FEE);
-        vm.prank(alice);
         vm.expectRevert(abi.encodeWithSelector(OrderBook.TooManyPendingOrders.selector, a, uint256(8)));
-        book.createOrder{value: MIN_FEE}(
-            OrderBook.CreateOrderParams({
-                subaccount: 0,
-                marketId: BTC,
-                orderType: OrderBook.OrderType.Limit,
-                reduceOnly: false,
-                sizeDelta: 0.01e18,
-                triggerPrice: 50_000e18,
-                acceptablePrice: type(uint256).max
-            })
-        );
+        conditionalOrder(alice, 0, BTC, OrderBook.OrderType.Limit, false, 0.01e18, 50_000e18);
         vm.warp(START + 1);
         setPrice(ethFeed, 3000e18);
         executeAt(keeper, ETH, round1(2));
         marketOrder(alice, 0, ETH, 0.1e18, type(uint256).max); // a slot is free again
         assertEq(book.pendingOrders(a).length, 8, "eight pending");
+    }
+
+    /// @dev Orders waiting for their trigger live in the 7-entry table; only a market order can
+    /// be the eighth (the engine keeps the latest).
+    function test_atMostSevenConditionalOrdersThenAMarketOrder() public {
+        uint40 a = depositFor(alice, 0, 10_000e6);
+        for (uint256 i; i < 7; ++i) {
+            conditionalOrder(alice, 0, ETH, OrderBook.OrderType.Limit, false, 0.1e18, 2000e18);
+        }
+        vm.expectRevert(abi.encodeWithSelector(OrderBook.TooManyPendingOrders.selector, a, uint256(8)));
+        conditionalOrder(alice, 0, ETH, OrderBook.OrderType.Limit, false, 0.1e18, 2000e18);
+        uint256 key = marketOrder(alice, 0, ETH, 0.1e18, type(uint256).max);
+        assertEq(book.pendingOrders(a).length, 8, "eight pending");
+        assertEq(book.pendingOrders(a)[7], key, "the market order last");
+        vm.expectRevert(abi.encodeWithSelector(OrderBook.TooManyPendingOrders.selector, a, uint256(8)));
+        marketOrder(alice, 0, ETH, 0.1e18, type(uint256).max);
     }
 
     function test_eightPendingOrdersKeepTheirKeysInThePackedTable() public {
@@ -218,20 +222,70 @@ contract OrderBookConditionalTest is OrderBookFixture {
                 ? marketOrder(alice, 0, BTC, 0.01e18, type(uint256).max)
                 : conditionalOrder(alice, 0, ETH, OrderBook.OrderType.Limit, false, 0.1e18, 2000e18);
         }
-        assertEq(uint256(book.pendingMask(a)), 0xff, "all eight slots taken");
+        // Each market order displaces the previous one, still pending, into the next free entry.
+        uint256[8] memory entries = [keys[1], keys[0], keys[3], keys[2], keys[5], keys[4], keys[7], keys[6]];
+        assertEq(uint256(book.pendingMask(a)), 0xff, "seven table entries and the latest market order");
+        assertEq(uint256(engine.getAccount(a).latestMarketOrder), keys[6], "the engine keeps the latest market order");
         uint256[] memory pending = book.pendingOrders(a);
         for (uint256 i; i < 8; ++i) {
-            assertEq(pending[i], keys[i], "each key in its slot");
+            assertEq(pending[i], entries[i], "each key in its entry");
         }
 
-        // Slot 5 (the second slot word) frees and is taken again without disturbing its neighbours.
+        // Entry 4 (the second slot word) frees and is taken again without disturbing its neighbours.
         vm.prank(alice);
         book.cancelOrder(keys[5]);
-        assertEq(uint256(book.pendingMask(a)), 0xdf, "slot 5 free");
-        keys[5] = conditionalOrder(alice, 0, ETH, OrderBook.OrderType.Limit, false, 0.1e18, 1900e18);
+        assertEq(uint256(book.pendingMask(a)), 0xef, "entry 4 free");
+        entries[4] = conditionalOrder(alice, 0, ETH, OrderBook.OrderType.Limit, false, 0.1e18, 1900e18);
         pending = book.pendingOrders(a);
         for (uint256 i; i < 8; ++i) {
-            assertEq(pending[i], keys[i], "keys after the slot is reused");
+            assertEq(pending[i], entries[i], "keys after the entry is reused");
+        }
+    }
+
+    /// @dev The engine keeps an account's latest market order in the slot the reservation writes,
+    /// so a market order writes no pending-order entry here unless the previous one is still
+    /// pending: that one moves to the table.
+    function test_latestMarketOrderStaysInTheEngineUntilDisplacedWhilePending() public {
+        uint40 a = depositFor(alice, 0, 10_000e6);
+        vm.record();
+        uint256 first = marketOrder(alice, 0, ETH, 0.1e18, type(uint256).max);
+        (, bytes32[] memory writes) = vm.accesses(address(book));
+        assertEq(distinctSlots(writes), 3, "the queue and the order's two slots, no pending-order entry");
+        assertEq(uint256(engine.getAccount(a).latestMarketOrder), first, "in the engine");
+        assertEq(uint256(book.pendingMask(a)), 0x80, "bit 7: the latest market order");
+
+        uint256 second = marketOrder(alice, 0, ETH, 0.2e18, type(uint256).max);
+        assertEq(uint256(engine.getAccount(a).latestMarketOrder), second, "the new one in the engine");
+        assertEq(uint256(book.pendingMask(a)), 0x81, "the pending one moved to entry 0");
+        uint256[] memory pending = book.pendingOrders(a);
+        assertEq(pending.length, 2, "both pending");
+        assertEq(pending[0], first, "the table first");
+        assertEq(pending[1], second, "then the latest");
+
+        vm.warp(START + 1);
+        setPrice(ethFeed, 3000e18);
+        executeAt(keeper, ETH, round1(2));
+        executeAt(keeper, ETH, round1(2));
+        assertEq(uint256(book.pendingMask(a)), 0, "both filled");
+        assertEq(int256(engine.getPosition(a, ETH).size), 0.3e18, "both sizes");
+
+        // Displacing a finished order writes nothing here; entry 0 stays claimed but finished.
+        vm.record();
+        uint256 third = marketOrder(alice, 0, ETH, 0.1e18, type(uint256).max);
+        (, writes) = vm.accesses(address(book));
+        assertEq(distinctSlots(writes), 3, "again only the queue and the order");
+        assertEq(uint256(book.pendingMask(a)), 0x80, "only the latest pending");
+        assertEq(book.pendingOrders(a)[0], third, "its key");
+        assertEq(reservedMargin(a), expectedReservation(0.1e18, 3000e18, false), "one reservation");
+    }
+
+    function distinctSlots(bytes32[] memory slots) internal pure returns (uint256 count) {
+        for (uint256 i; i < slots.length; ++i) {
+            bool seen;
+            for (uint256 j; j < i && !seen; ++j) {
+                seen = slots[j] == slots[i];
+            }
+            if (!seen) ++count;
         }
     }
 
@@ -340,37 +394,44 @@ contract OrderBookConditionalTest is OrderBookFixture {
         assertPosition(a, ETH, 1e18, 3000e18, "alice long");
 
         vm.warp(START + 2);
-        uint256 queuedKey = marketOrder(alice, 0, ETH, 0.01e18, type(uint256).max);
+        // The first market order moves to the table when the second (kept by the engine) is created.
+        uint256 displacedKey = marketOrder(alice, 0, ETH, 0.01e18, type(uint256).max);
         uint256 limitKey = conditionalOrder(alice, 0, ETH, OrderBook.OrderType.Limit, false, 0.01e18, 2000e18);
-        assertEq(book.pendingOrders(a).length, 2, "two pending");
-        assertEq(engine.getAccount(a).reservedMargin, 2 * expectedReservation(0.01e18, 3000e18, false), "reserved");
+        uint256 queuedKey = marketOrder(alice, 0, ETH, 0.01e18, type(uint256).max);
+        assertEq(book.pendingOrders(a).length, 3, "three pending");
+        assertEq(uint256(book.pendingMask(a)), 0x83, "two table entries and the engine's");
+        assertEq(reservedMargin(a), 3 * expectedReservation(0.01e18, 3000e18, false), "reserved");
         vm.warp(START + 3);
         marketOrder(bob, 0, ETH, 1e18, type(uint256).max);
 
         vm.warp(START + 10);
         setPrice(ethFeed, 2880e18);
-        (, bool liquidatable) = engine.accountHealth(a);
+        (, bool liquidatable) = liquidator.accountHealth(a);
         assertTrue(liquidatable, "alice liquidatable");
         vm.expectEmit();
         emit OrderBook.OrderCancelled(queuedKey, a, OrderBook.CancelReason.Liquidated, "", 0);
         vm.expectEmit();
         emit OrderBook.OrderCancelled(limitKey, a, OrderBook.CancelReason.Liquidated, "", 0);
+        vm.expectEmit();
+        emit OrderBook.OrderCancelled(displacedKey, a, OrderBook.CancelReason.Liquidated, "", 0);
         vm.prank(carol);
         liquidator.liquidate(a);
 
-        assertEq(book.nativeCredits(carol), 2 * MIN_FEE, "both fees to the liquidator");
-        assertEq(engine.getAccount(a).reservedMargin, 0, "no reservation left");
+        assertEq(book.nativeCredits(carol), 3 * MIN_FEE, "every fee to the liquidator");
+        assertEq(reservedMargin(a), 0, "no reservation left");
+        assertEq(uint256(engine.getAccount(a).latestMarketOrder), 0, "the engine forgets its order");
         assertEq(book.pendingOrders(a).length, 0, "no pending order");
         assertEq(book.getOrder(queuedKey).accountId, 0, "queued order gone");
+        assertEq(book.getOrder(displacedKey).accountId, 0, "displaced queued order gone");
         assertEq(book.getOrder(limitKey).accountId, 0, "conditional order gone");
         vm.expectRevert(abi.encodeWithSelector(OrderBook.UnknownOrder.selector, limitKey));
         book.triggerOrder(limitKey);
 
-        // The queue skips alice's hole and executes bob's order at his fill round.
+        // The queue skips alice's holes and executes bob's order at his fill round.
         executeAt(keeper, ETH, round1(3));
         assertPosition(b, ETH, 1e18, 2880e18, "bob filled");
         (uint64 head, uint64 tail) = book.queues(ETH);
-        assertEq(uint256(head), 3, "head past the hole and bob");
-        assertEq(uint256(tail), 3, "tail");
+        assertEq(uint256(head), 4, "head past the holes and bob");
+        assertEq(uint256(tail), 4, "tail");
     }
 }

@@ -147,7 +147,7 @@ contract OrderBookQueueInvariantTest is OrderBookFixture {
         assertEq(int256(pos.size), o.size, "the head filled");
         assertEq(int256(pos.cost), o.size * int256(price) / 1e18, "at its first round after creation");
         assertEq(book.getOrder(o.key).accountId, 0, "popped");
-        assertEq(engine.getAccount(o.accountId).reservedMargin, 0, "reservation released");
+        assertEq(reservedMargin(o.accountId), 0, "reservation released");
         for (uint256 k = head + 1; k < tail; ++k) {
             assertEq(book.getOrder(queue[k].key).accountId, queue[k].accountId, "orders behind still queued");
             assertEq(int256(engine.getPosition(queue[k].accountId, ETH).size), 0, "orders behind not filled");

@@ -207,7 +207,7 @@ contract Handler is Test {
     function liquidate(uint256 actorSeed) external {
         uint40 id = engine.accountIdOf(traders[actorSeed % 3], 0);
         if (id == 0) return;
-        (, bool liquidatable) = engine.accountHealth(id);
+        (, bool liquidatable) = Liquidator(address(engine)).accountHealth(id);
         if (!liquidatable) return;
         try Liquidator(address(engine)).liquidate(id) {
             ++liquidations;
@@ -420,13 +420,13 @@ contract Handler is Test {
     }
 
     function _checkNotLiquidatable(uint40 id, string memory what) internal {
-        (, bool liquidatable) = engine.accountHealth(id);
+        (, bool liquidatable) = Liquidator(address(engine)).accountHealth(id);
         if (liquidatable) _breach(1, what);
     }
 
     function _equity(uint40 id) internal view returns (int256) {
         if (id == 0) return 0;
-        (EngineBase.Health memory h,) = engine.accountHealth(id);
+        (EngineBase.Health memory h,) = Liquidator(address(engine)).accountHealth(id);
         return h.equity;
     }
 

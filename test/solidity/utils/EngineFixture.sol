@@ -56,7 +56,7 @@ abstract contract EngineFixture is Test {
     }
 
     /// @dev Standing in for the order book, the test contract holds no orders to cancel.
-    function cancelAccountOrders(uint40, address) external virtual {}
+    function cancelAccountOrders(uint40, uint256, address) external virtual {}
 
     /// @dev The liquidity pool the engine trusts. By default the test contract plays it (see
     /// `fundPool`); pool tests override this to deploy the real one.
@@ -142,6 +142,11 @@ abstract contract EngineFixture is Test {
         engine.movePoolCash(int256(amount * 1e12));
     }
 
+    /// @dev The account's reserved margin in WAD (the engine stores it in 1e12 units).
+    function reservedMargin(uint40 accountId) internal view returns (uint256) {
+        return uint256(engine.getAccount(accountId).reservedUnits) * 1e12;
+    }
+
     function depositFor(address owner, uint16 subaccount, uint256 amount) internal returns (uint40 accountId) {
         usdc.mint(owner, amount);
         vm.startPrank(owner);
@@ -188,7 +193,7 @@ abstract contract EngineFixture is Test {
 
     /// @dev The equity of an account at the latest prices.
     function equityOf(uint40 accountId) internal view returns (int256) {
-        (EngineBase.Health memory h,) = engine.accountHealth(accountId);
+        (EngineBase.Health memory h,) = liquidator.accountHealth(accountId);
         return h.equity;
     }
 
