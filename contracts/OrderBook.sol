@@ -268,7 +268,7 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
         uint8 index;
         if (!isMarket) {
             index = _claimPendingSlot(accountId);
-        } else if (displacedOrder != 0 && _isPending(displacedOrder)) {
+        } else if (_isPending(displacedOrder)) {
             // Still pending: a liquidation must find it, so it takes an entry here.
             _setPendingKey(accountId, _claimPendingSlot(accountId), displacedOrder);
         }
@@ -326,7 +326,7 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
         if (msg.sender != address(engine)) revert NotEngine(msg.sender);
         uint256 fees;
         // The engine forgets its latest market order itself.
-        if (latestMarketOrder != 0 && _isPending(latestMarketOrder)) {
+        if (_isPending(latestMarketOrder)) {
             fees = _cancelForLiquidation(latestMarketOrder, accountId);
         }
         uint8 claimed = _claimedMask(accountId);
@@ -455,26 +455,22 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
     /// @param accountId the account
     /// @return keys up to 8 order keys
     function pendingOrders(uint40 accountId) external view returns (uint256[] memory keys) {
-        uint8 mask = pendingMask(accountId);
+        uint256 latest = engine.getAccount(accountId).latestMarketOrder;
+        uint8 mask = _pendingMask(accountId, latest);
         keys = new uint256[](_popCount(mask));
         uint256 n;
         for (uint256 index; index < TABLE_ENTRIES; ++index) {
             if (mask & (1 << index) != 0) keys[n++] = _pendingKey(accountId, index);
         }
-        if (mask & (1 << TABLE_ENTRIES) != 0) keys[n] = engine.getAccount(accountId).latestMarketOrder;
+        if (mask & (1 << TABLE_ENTRIES) != 0) keys[n] = latest;
     }
 
     /// @notice Where an account's pending orders are: bit i (0-6) for entry i of its pending-order
     /// table, bit 7 for its latest market order, which the engine keeps.
     /// @param accountId the account
     /// @return mask the mask
-    function pendingMask(uint40 accountId) public view returns (uint8 mask) {
-        uint8 claimed = _claimedMask(accountId);
-        for (uint256 index; index < TABLE_ENTRIES; ++index) {
-            if (_holdsPendingOrder(accountId, claimed, index)) mask |= uint8(1 << index);
-        }
-        uint256 latest = engine.getAccount(accountId).latestMarketOrder;
-        if (latest != 0 && _isPending(latest)) mask |= uint8(1 << TABLE_ENTRIES);
+    function pendingMask(uint40 accountId) external view returns (uint8) {
+        return _pendingMask(accountId, engine.getAccount(accountId).latestMarketOrder);
     }
 
     /// @notice The key of the order at a queue position.
@@ -691,10 +687,21 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
         return claimed & (1 << index) != 0 && _isPending(_pendingKey(accountId, index));
     }
 
-    /// @dev Whether a claimed entry's key names a pending order. A queued order is pending until
-    /// its queue's head passes it (a claimed key is never a liquidation's hole: a liquidation
-    /// clears the mask); a conditional one until it is triggered or cancelled (deleted).
+    /// @dev `pendingMask` with the engine's latest market order already read.
+    function _pendingMask(uint40 accountId, uint256 latestMarketOrder) internal view returns (uint8 mask) {
+        uint8 claimed = _claimedMask(accountId);
+        for (uint256 index; index < TABLE_ENTRIES; ++index) {
+            if (_holdsPendingOrder(accountId, claimed, index)) mask |= uint8(1 << index);
+        }
+        if (_isPending(latestMarketOrder)) mask |= uint8(1 << TABLE_ENTRIES);
+    }
+
+    /// @dev Whether a key held in the table or by the engine names a pending order; 0 (none) does
+    /// not, and is answered without a storage read. A queued order is pending until its queue's
+    /// head passes it (a held key is never a liquidation's hole: a liquidation clears the mask and
+    /// the engine's key); a conditional one until it is triggered or cancelled (deleted).
     function _isPending(uint256 key) internal view returns (bool) {
+        if (key == 0) return false;
         if (key & QUEUED_FLAG == 0) return _conditional[uint64(key)].accountId != 0;
         return uint64(key) >= _queues[uint8(key >> 64)].head;
     }
