@@ -4823,7 +4823,7 @@ export const orderBookAbi = [
     "outputs": [
       {
         "internalType": "uint8",
-        "name": "mask",
+        "name": "",
         "type": "uint8"
       }
     ],
