@@ -183,9 +183,11 @@ contract ClearingEngine is EngineBase {
         Account storage account = _accounts[accountId];
         account.reservedUnits = (account.reservedUnits + units).toUint56();
         if (marketOrderKey != 0) {
+            // Still pending (a finished order is forgotten): the order book moves it to its table.
             displacedOrder = account.latestMarketOrder;
             account.latestMarketOrder = uint80(marketOrderKey); // the order book's keys have 73 bits
         }
+        if (marketOrderKey == 0 || displacedOrder != 0) account.usesOrderTable = true;
         uint256 reserved = _reservedMargin(account);
         if (increasesExposure) {
             Health memory h = _health(account, accountId, type(uint256).max, 0);
@@ -195,12 +197,13 @@ contract ClearingEngine is EngineBase {
         emit MarginReserved(accountId, reservation, reserved);
     }
 
-    /// @notice Releases an order's reservation (cancel, expiry, liquidation). Only the order book calls it.
+    /// @notice Releases a finished order's reservation (cancel, expiry). Only the order book calls it.
     /// @param accountId the account
     /// @param amount margin to release (WAD)
-    function releaseMargin(uint40 accountId, uint256 amount) external {
+    /// @param orderKey the order, forgotten if it is the account's latest market order
+    function releaseMargin(uint40 accountId, uint256 amount, uint256 orderKey) external {
         _onlyOrderBook();
-        _release(_accounts[accountId], accountId, amount);
+        _release(_accounts[accountId], accountId, amount, orderKey);
     }
 
     /// @notice Charges a penalty for an order cancelled for a cause its owner controls (slippage,
@@ -222,7 +225,7 @@ contract ClearingEngine is EngineBase {
         _onlyOrderBook();
         Account storage account = _accounts[request.accountId];
         if (account.owner == address(0)) revert UnknownAccount(request.accountId);
-        _release(account, request.accountId, request.reservation);
+        _release(account, request.accountId, request.reservation, request.orderKey);
         if (_marketConfigs[request.marketId].closed) revert MarketClosed(request.marketId);
         result = _trade(
             Trade({
@@ -307,28 +310,6 @@ contract ClearingEngine is EngineBase {
     function orderTerms(uint8 marketId) external view returns (OrderTerms memory terms) {
         MarketConfig storage config = _marketConfigs[marketId];
         terms = OrderTerms(config.feed, sequencer, config.closed);
-    }
-
-    /// @notice The initial margin rate of the tier a position opened now at `price` would get (the
-    /// tier its market's total open interest falls in); orders reserve margin at it.
-    /// @param marketId the market
-    /// @param price the index price (WAD)
-    /// @return the tier's initial margin rate (WAD)
-    function initialMarginRate(uint8 marketId, uint256 price) external view returns (uint256) {
-        return _initialMarginRate(marketId, price);
-    }
-
-    function _initialMarginRate(uint8 marketId, uint256 price) internal view returns (uint256 imr) {
-        imr = _marginTiers[marketId][_tierFor(marketId, _marketStates[marketId], price)].imr;
-        // A listed market has a first tier and a set tier's rate is positive: no market count read.
-        if (imr == 0) revert UnknownMarket(marketId);
-    }
-
-    /// @notice A market's stored aggregates and accumulators (as of its last accrual).
-    /// @param marketId the market
-    /// @return the state
-    function marketState(uint8 marketId) external view returns (MarketState memory) {
-        return _loadMarket(_marketStates[marketId]);
     }
 
     /// @notice An account's raw ledger entry.

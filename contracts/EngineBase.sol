@@ -153,15 +153,17 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
     }
 
     /// @dev Packing: slot 0 collateral + reserved margin + latest market order, the three a new
-    /// order writes (so an account's first order creates no slot in the order book); slot 1 owner +
-    /// subaccount + market mask.
+    /// order writes (so an account's first order creates no slot in the order book) and its fill or
+    /// cancel clears; slot 1 owner + subaccount + market mask + the order-table flag. A liquidation
+    /// calls the order book only when either says an order may be pending.
     struct Account {
         int120 collateral; // WAD; negative: a debt to the pool
         uint56 reservedUnits; // margin held by pending orders, in RESERVATION_UNITs (7.2e10 USD at most)
-        uint80 latestMarketOrder; // the order book's key of the account's latest market order; 0: none
+        uint80 latestMarketOrder; // the order book's key of the account's latest market order while pending; 0: none
         address owner;
         uint16 subaccount;
         uint64 marketMask; // bit m set: a position in market m
+        bool usesOrderTable; // an order entered the order book's pending-order table since the last liquidation
     }
 
     /// @notice An account's valuation (SPEC section 3).
@@ -220,6 +222,7 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
         uint256 price; // index price of the fill round (WAD)
         uint256 acceptablePrice; // worst average fill price the trader accepts
         uint256 reservation; // margin the order reserved, released by the fill
+        uint256 orderKey; // the order, forgotten by the engine if it is the account's latest market order
     }
 
     struct FillResult {
@@ -673,6 +676,12 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
     }
 
     /// @dev The number of tiers set for a market.
+    function _initialMarginRate(uint8 marketId, uint256 price) internal view returns (uint256 imr) {
+        imr = _marginTiers[marketId][_tierFor(marketId, _marketStates[marketId], price)].imr;
+        // A listed market has a first tier and a set tier's rate is positive: no market count read.
+        if (imr == 0) revert UnknownMarket(marketId);
+    }
+
     function _tierCount(uint8 marketId) internal view returns (uint256 count) {
         MarginTier[MAX_TIERS] storage tiers = _marginTiers[marketId];
         while (count < MAX_TIERS && tiers[count].imr != 0) ++count;
@@ -1007,10 +1016,12 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
     }
 
     /// @dev `amount` is a whole number of `RESERVATION_UNIT`s: orders store their reservations in those.
-    function _release(Account storage account, uint40 accountId, uint256 amount) internal {
+    /// The order is finished: if it is the latest market order, it is forgotten in the same write.
+    function _release(Account storage account, uint40 accountId, uint256 amount, uint256 orderKey) internal {
         uint256 reserved = _reservedMargin(account);
         if (amount > reserved) revert ReservationTooLarge(amount, reserved);
         account.reservedUnits = uint56((reserved - amount) / RESERVATION_UNIT);
+        if (account.latestMarketOrder == orderKey) account.latestMarketOrder = 0;
         emit MarginReleased(accountId, amount, reserved - amount);
     }
 

@@ -157,6 +157,22 @@ contract Governance is EngineBase {
         }
     }
 
+    /// @notice The initial margin rate of the tier a position opened now at `price` would get (the
+    /// tier its market's total open interest falls in); orders reserve margin at it.
+    /// @param marketId the market
+    /// @param price the index price (WAD)
+    /// @return the tier's initial margin rate (WAD)
+    function initialMarginRate(uint8 marketId, uint256 price) external view returns (uint256) {
+        return _initialMarginRate(marketId, price);
+    }
+
+    /// @notice A market's stored aggregates and accumulators (as of its last accrual).
+    /// @param marketId the market
+    /// @return the state
+    function marketState(uint8 marketId) external view returns (MarketState memory) {
+        return _loadMarket(_marketStates[marketId]);
+    }
+
     /// @notice A market's state accrued to now, with its latest price and rates.
     /// @param marketId the market
     /// @return state aggregates and accumulators as if accrued now

@@ -74,8 +74,11 @@ contract Liquidator is EngineBase {
         Health memory h = _health(account, accountId, type(uint256).max, 0);
         if (!_isLiquidatable(account, h)) revert NotLiquidatable(h.equity, h.maintenanceMargin);
         // Pending orders go with the account's solvency: cancel them, their fees to the liquidator.
-        if (orderBook != address(0)) {
-            IOrderBook(orderBook).cancelAccountOrders(accountId, account.latestMarketOrder, liquidator);
+        // Only the order book creates orders, and the account says whether it may hold any.
+        uint256 latestMarketOrder = account.latestMarketOrder;
+        if (latestMarketOrder != 0 || account.usesOrderTable) {
+            IOrderBook(orderBook).cancelAccountOrders(accountId, latestMarketOrder, liquidator);
+            account.usesOrderTable = false;
         }
         account.reservedUnits = 0;
         account.latestMarketOrder = 0;

@@ -7,6 +7,7 @@ import {MathLib} from "./libraries/MathLib.sol";
 import {ChainlinkLib} from "./libraries/ChainlinkLib.sol";
 import {EngineBase, RESERVATION_UNIT} from "./EngineBase.sol";
 import {ClearingEngine} from "./ClearingEngine.sol";
+import {Governance} from "./Governance.sol";
 import {IOrderBook} from "./interfaces/IOrderBook.sol";
 
 /// @title OrderBook
@@ -316,7 +317,7 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
         if (o.accountId == 0) revert UnknownOrder(orderKey);
         if (engine.getAccount(o.accountId).owner != msg.sender) revert NotOrderOwner(orderKey, msg.sender);
         delete _conditional[uint64(orderKey)];
-        engine.releaseMargin(o.accountId, uint256(o.reservation) * RESERVATION_UNIT);
+        engine.releaseMargin(o.accountId, uint256(o.reservation) * RESERVATION_UNIT, orderKey);
         _credit(msg.sender, uint256(o.executionFeeGwei) * FEE_UNIT);
         emit OrderCancelled(orderKey, o.accountId, CancelReason.Owner, "", 0);
     }
@@ -550,7 +551,8 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
             sizeDelta: o.sizeDelta,
             price: price,
             acceptablePrice: o.acceptablePrice == type(uint80).max ? type(uint256).max : o.acceptablePrice,
-            reservation: reservation
+            reservation: reservation,
+            orderKey: key
         });
         try engine.fill(request) returns (EngineBase.FillResult memory result) {
             emit OrderExecuted(key, o.accountId, msg.sender, roundId, price, result.fillPrice, result.feeUsd);
@@ -574,7 +576,7 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
     function _cancel(uint256 key, Order memory o, CancelReason reason, bytes memory engineError, uint256 penalty)
         internal
     {
-        engine.releaseMargin(o.accountId, uint256(o.reservation) * RESERVATION_UNIT);
+        engine.releaseMargin(o.accountId, uint256(o.reservation) * RESERVATION_UNIT, key);
         if (penalty != 0) engine.chargePenalty(o.accountId, penalty);
         emit OrderCancelled(key, o.accountId, reason, engineError, penalty);
     }
@@ -617,7 +619,8 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
         (round, status) = ChainlinkLib.latest(terms.feed, terms.sequencer);
         if (status == ChainlinkLib.Status.Valid) return (round, round.price);
         if (!reduceOnly) revert PriceUnavailable(marketId, status);
-        indexPrice = engine.marketState(marketId).lastPrice;
+        // Rare (a reduce-only order without a valid price): the engine routes this view to its Governance module.
+        indexPrice = Governance(address(engine)).marketState(marketId).lastPrice;
     }
 
     /// @dev The notional a reservation is priced on: the size at index * (1 + buffer), whatever the

@@ -596,7 +596,7 @@ const sdkInputs = {
     this.global = toGlobalConfig(await engine.read.globalConfig());
     for (const m of b.markets) {
       const [, price, status] = await governance.read.marketSnapshot([m.id]);
-      this.markets.push({ config: await engine.read.marketConfig([m.id]), state: await engine.read.marketState([m.id]) });
+      this.markets.push({ config: await engine.read.marketConfig([m.id]), state: await governance.read.marketState([m.id]) });
       this.tiers.push([...(await governance.read.marginTiers([m.id]))]);
       this.prices.push({ price, valid: status === 0 });
     }

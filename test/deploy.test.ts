@@ -104,7 +104,7 @@ describe("deployAeon", () => {
       assert.deepEqual(await governance.read.marginTiers([id]), market.tiers);
       const b = market.orderBounds;
       assert.deepEqual(await orderBook.read.marketOrderConfig([id]), [b.minExecutionFee, b.minNotionalUsd, b.maxSize]);
-      const state = await engine.read.marketState([id]);
+      const state = await governance.read.marketState([id]);
       assert.equal(state.lastPrice, market.mockInitialAnswer * 10n ** 10n, "listed at the mock's first answer");
     }
     assert.equal(defaultParameters.markets[0]?.config.skewScale, 1_000_000n * 10n ** 18n);

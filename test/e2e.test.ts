@@ -295,7 +295,7 @@ describe("e2e: deposit, open, funding, close, withdraw, keeper payout", () => {
   it("settles funding after 8 hours at a moved price (FundingSettled)", async () => {
     await h.nextTxAfter(3600n);
     await h.postPrice(3300n);
-    const stateBefore = await h.d.contracts.engine.read.marketState([ETH]);
+    const stateBefore = await h.d.contracts.governance.read.marketState([ETH]);
     await h.connection.networkHelpers.time.increase(8 * 3600);
     await h.postPrice(3300n); // fresh: the heartbeat is one hour
 
@@ -312,7 +312,7 @@ describe("e2e: deposit, open, funding, close, withdraw, keeper payout", () => {
     assert.ok(settled.args.averageRate <= eth.config.interestRate + premium);
     // Accrued from the open to now at the latest round's price, with the skew of 10 ETH.
     const dt = block.timestamp - stateBefore.lastAccrual;
-    const stateAfter = await h.d.contracts.engine.read.marketState([ETH]);
+    const stateAfter = await h.d.contracts.governance.read.marketState([ETH]);
     assert.equal(stateAfter.cumFunding - stateBefore.cumFunding, fundingPerUnit(SIZE, 3300n * WAD, dt));
     assert.equal(stateAfter.cumBorrow - stateBefore.cumBorrow, borrowPerUnit(SIZE, 3300n * WAD, dt));
     assert.equal(settled.args.cumFunding, stateAfter.cumFunding);
@@ -324,7 +324,7 @@ describe("e2e: deposit, open, funding, close, withdraw, keeper payout", () => {
     const { change, receipt } = await h.marketOrder(trader, keeper, -SIZE, 0n, true, 3300n);
     closed = change;
     const price = 3300n * WAD;
-    const state = await h.d.contracts.engine.read.marketState([ETH]);
+    const state = await h.d.contracts.governance.read.marketState([ETH]);
     const block = await h.publicClient.getBlock({ blockNumber: receipt.blockNumber });
     assert.equal(state.lastAccrual, block.timestamp);
 

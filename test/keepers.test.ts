@@ -266,7 +266,7 @@ describe("keepers", () => {
     const keeper = keeperOn(chain, await fundedKeeperAccount(chain), { jobs: ["funding"] });
     const config = await chain.d.contracts.engine.read.marketConfig([0]);
     const interval = BigInt(config.fundingInterval);
-    const start = (await chain.d.contracts.engine.read.marketState([0])).lastSettlement;
+    const start = (await chain.d.contracts.governance.read.marketState([0])).lastSettlement;
     // A price every 30 minutes (the heartbeat is an hour) and a pass after each, for three
     // intervals and an hour (a settlement can come up to a step late, and the next is due an interval after it).
     for (let t = 0n; t < 3n * interval + HOUR; t += HOUR / 2n) {
@@ -277,7 +277,7 @@ describe("keepers", () => {
     assert.equal(settled.filter((e) => e.args.marketId === 0).length, 3);
     assert.equal(settled.filter((e) => e.args.marketId === 1).length, 3);
     for (const e of settled) assert.ok(e.args.elapsed >= interval && e.args.elapsed <= interval + HOUR / 2n + 10n, `settled late: ${settled.map((x) => x.args.elapsed).join(", ")}`);
-    const state = await chain.d.contracts.engine.read.marketState([0]);
+    const state = await chain.d.contracts.governance.read.marketState([0]);
     assert.ok(state.lastSettlement >= start + 3n * interval);
     assert.equal(keeper.stats().fundingSettlements, 6);
     assert.equal(keeper.stats().skipped, 0, "never sent before due");

@@ -1796,6 +1796,11 @@ export const engineAbi = [
             "internalType": "uint256",
             "name": "reservation",
             "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "orderKey",
+            "type": "uint256"
           }
         ],
         "internalType": "struct EngineBase.FillRequest",
@@ -1877,6 +1882,11 @@ export const engineAbi = [
             "internalType": "uint64",
             "name": "marketMask",
             "type": "uint64"
+          },
+          {
+            "internalType": "bool",
+            "name": "usesOrderTable",
+            "type": "bool"
           }
         ],
         "internalType": "struct EngineBase.Account",
@@ -2060,30 +2070,6 @@ export const engineAbi = [
         "internalType": "bool",
         "name": "",
         "type": "bool"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint8",
-        "name": "marketId",
-        "type": "uint8"
-      },
-      {
-        "internalType": "uint256",
-        "name": "price",
-        "type": "uint256"
-      }
-    ],
-    "name": "initialMarginRate",
-    "outputs": [
-      {
-        "internalType": "uint256",
-        "name": "",
-        "type": "uint256"
       }
     ],
     "stateMutability": "view",
@@ -2296,97 +2282,6 @@ export const engineAbi = [
   {
     "inputs": [
       {
-        "internalType": "uint8",
-        "name": "marketId",
-        "type": "uint8"
-      }
-    ],
-    "name": "marketState",
-    "outputs": [
-      {
-        "components": [
-          {
-            "internalType": "uint128",
-            "name": "longSize",
-            "type": "uint128"
-          },
-          {
-            "internalType": "uint128",
-            "name": "shortSize",
-            "type": "uint128"
-          },
-          {
-            "internalType": "int256",
-            "name": "costSum",
-            "type": "int256"
-          },
-          {
-            "internalType": "int256",
-            "name": "fundingSnapSum",
-            "type": "int256"
-          },
-          {
-            "internalType": "uint256",
-            "name": "borrowSnapSum",
-            "type": "uint256"
-          },
-          {
-            "internalType": "int128",
-            "name": "cumFunding",
-            "type": "int128"
-          },
-          {
-            "internalType": "uint128",
-            "name": "cumBorrow",
-            "type": "uint128"
-          },
-          {
-            "internalType": "int128",
-            "name": "cumRate",
-            "type": "int128"
-          },
-          {
-            "internalType": "int128",
-            "name": "cumPremium",
-            "type": "int128"
-          },
-          {
-            "internalType": "uint64",
-            "name": "lastAccrual",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "lastSettlement",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint128",
-            "name": "lastPrice",
-            "type": "uint128"
-          },
-          {
-            "internalType": "int128",
-            "name": "settledCumRate",
-            "type": "int128"
-          },
-          {
-            "internalType": "int128",
-            "name": "settledCumPremium",
-            "type": "int128"
-          }
-        ],
-        "internalType": "struct EngineBase.MarketState",
-        "name": "",
-        "type": "tuple"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
         "internalType": "int256",
         "name": "delta",
         "type": "int256"
@@ -2552,6 +2447,11 @@ export const engineAbi = [
       {
         "internalType": "uint256",
         "name": "amount",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "orderKey",
         "type": "uint256"
       }
     ],
@@ -2810,6 +2710,30 @@ export const engineAbi = [
     "name": "fundInsurance",
     "outputs": [],
     "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint8",
+        "name": "marketId",
+        "type": "uint8"
+      },
+      {
+        "internalType": "uint256",
+        "name": "price",
+        "type": "uint256"
+      }
+    ],
+    "name": "initialMarginRate",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
     "type": "function"
   },
   {
@@ -3109,6 +3033,97 @@ export const engineAbi = [
         "internalType": "uint256",
         "name": "borrowRate",
         "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint8",
+        "name": "marketId",
+        "type": "uint8"
+      }
+    ],
+    "name": "marketState",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint128",
+            "name": "longSize",
+            "type": "uint128"
+          },
+          {
+            "internalType": "uint128",
+            "name": "shortSize",
+            "type": "uint128"
+          },
+          {
+            "internalType": "int256",
+            "name": "costSum",
+            "type": "int256"
+          },
+          {
+            "internalType": "int256",
+            "name": "fundingSnapSum",
+            "type": "int256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "borrowSnapSum",
+            "type": "uint256"
+          },
+          {
+            "internalType": "int128",
+            "name": "cumFunding",
+            "type": "int128"
+          },
+          {
+            "internalType": "uint128",
+            "name": "cumBorrow",
+            "type": "uint128"
+          },
+          {
+            "internalType": "int128",
+            "name": "cumRate",
+            "type": "int128"
+          },
+          {
+            "internalType": "int128",
+            "name": "cumPremium",
+            "type": "int128"
+          },
+          {
+            "internalType": "uint64",
+            "name": "lastAccrual",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "lastSettlement",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint128",
+            "name": "lastPrice",
+            "type": "uint128"
+          },
+          {
+            "internalType": "int128",
+            "name": "settledCumRate",
+            "type": "int128"
+          },
+          {
+            "internalType": "int128",
+            "name": "settledCumPremium",
+            "type": "int128"
+          }
+        ],
+        "internalType": "struct EngineBase.MarketState",
+        "name": "",
+        "type": "tuple"
       }
     ],
     "stateMutability": "view",
@@ -6840,6 +6855,11 @@ export const lensAbi = [
                 "internalType": "uint64",
                 "name": "marketMask",
                 "type": "uint64"
+              },
+              {
+                "internalType": "bool",
+                "name": "usesOrderTable",
+                "type": "bool"
               }
             ],
             "internalType": "struct EngineBase.Account",
@@ -7056,6 +7076,11 @@ export const lensAbi = [
                 "internalType": "uint64",
                 "name": "marketMask",
                 "type": "uint64"
+              },
+              {
+                "internalType": "bool",
+                "name": "usesOrderTable",
+                "type": "bool"
               }
             ],
             "internalType": "struct EngineBase.Account",

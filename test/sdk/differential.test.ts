@@ -186,7 +186,7 @@ class Harness {
 
   async markets(): Promise<MarketEntry[]> {
     const out: MarketEntry[] = [];
-    for (const m of MARKETS) out.push({ config: this.configs[m]!, state: await this.engine.read.marketState([m]) });
+    for (const m of MARKETS) out.push({ config: this.configs[m]!, state: await this.d.contracts.governance.read.marketState([m]) });
     return out;
   }
 
@@ -507,7 +507,7 @@ describe("sdk differential: previewTrade and accountHealth against the engine", 
         );
         assert.deepEqual(accountAfter, preview.accountAfter, `${label}: account after`);
         assert.deepEqual(positionsAfter[m]!.position, preview.positionAfter, `${label}: position after`);
-        assert.deepEqual(await engine.read.marketState([m]), preview.marketStateAfter, `${label}: market state after`);
+        assert.deepEqual(await h.d.contracts.governance.read.marketState([m]), preview.marketStateAfter, `${label}: market state after`);
         assert.equal((await engine.read.insuranceFund()) - insuranceBefore, preview.feeShares.insurance, `${label}: insurance share`);
         assert.equal((await engine.read.treasury()) - treasuryBefore, preview.feeShares.treasury, `${label}: treasury share`);
         bump(reduceOnly ? "filled reduce-only" : preview.newSize === 0n ? "filled: closed" : "filled");

@@ -101,7 +101,7 @@ contract AdversarialOrdersTest is OrderBookFixture {
         // victim's execution (the queue forbids this; the fill is forced through the engine).
         int256 attackerBefore = engine.getAccount(attacker).collateral;
         vm.prank(address(book));
-        engine.fill(EngineBase.FillRequest(attacker, ETH, false, 2_000e18, 3000e18, type(uint256).max, 0));
+        engine.fill(EngineBase.FillRequest(attacker, ETH, false, 2_000e18, 3000e18, type(uint256).max, 0, 0));
         (uint64 head,) = book.queues(ETH);
         OrderBook.Order memory o = book.getOrder(book.queuedKey(ETH, head));
         int256 poolBefore = engine.poolCash();
@@ -109,7 +109,7 @@ contract AdversarialOrdersTest is OrderBookFixture {
         assertEq(engine.getPosition(victim, ETH).size, 0, "the victim's order was cancelled by the moved skew");
         // The attacker unwinds at the same price: the close shrinks the skew, at the index.
         vm.prank(address(book));
-        engine.fill(EngineBase.FillRequest(attacker, ETH, true, -2_000e18, 3000e18, 0, 0));
+        engine.fill(EngineBase.FillRequest(attacker, ETH, true, -2_000e18, 3000e18, 0, 0, 0));
         int256 attackerAfter = engine.getAccount(attacker).collateral;
         assertLt(attackerAfter, attackerBefore, "the attack lost money");
         assertGt(engine.poolCash(), poolBefore, "the penalty and the attacker's impact went to the pool");

@@ -17,8 +17,8 @@ contract AeonLensTest is OrderBookFixture {
     function test_accountInOneCall_positionsHealthAndPendingOrders() public {
         uint40 a = depositFor(alice, 0, 10_000e6);
         vm.startPrank(address(book));
-        engine.fill(EngineBase.FillRequest(a, ETH, false, 2e18, 3000e18, type(uint256).max, 0));
-        engine.fill(EngineBase.FillRequest(a, BTC, false, -0.1e18, 60_000e18, 0, 0));
+        engine.fill(EngineBase.FillRequest(a, ETH, false, 2e18, 3000e18, type(uint256).max, 0, 0));
+        engine.fill(EngineBase.FillRequest(a, BTC, false, -0.1e18, 60_000e18, 0, 0, 0));
         vm.stopPrank();
         uint256 key = marketOrder(alice, 0, ETH, 1e18, type(uint256).max);
 
@@ -50,7 +50,7 @@ contract AeonLensTest is OrderBookFixture {
     function test_marketInOneCall() public {
         uint40 a = depositFor(alice, 0, 10_000e6);
         vm.prank(address(book));
-        engine.fill(EngineBase.FillRequest(a, ETH, false, 2e18, 3000e18, type(uint256).max, 0));
+        engine.fill(EngineBase.FillRequest(a, ETH, false, 2e18, 3000e18, type(uint256).max, 0, 0));
         marketOrder(alice, 0, ETH, 1e18, type(uint256).max);
         AeonLens.MarketView[] memory all = lens.markets();
         assertEq(all.length, 2, "both markets");

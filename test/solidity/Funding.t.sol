@@ -97,7 +97,7 @@ contract FundingTest is EngineFixture {
         engine.settleFunding(ETH);
         _warpAndPrice(1, 3000e18);
         engine.settleFunding(ETH); // no skew: the interest rate alone
-        assertEq(engine.marketState(ETH).cumFunding, 0.3e18, "0.01% * 3000");
+        assertEq(governance.marketState(ETH).cumFunding, 0.3e18, "0.01% * 3000");
         // a late keeper: the average is over the whole elapsed time
         _warpAndPrice(12 hours, 3000e18);
         vm.expectEmit(true, false, false, true, address(engine));

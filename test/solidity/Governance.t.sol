@@ -205,13 +205,13 @@ contract GovernanceTest is EngineFixture {
         assertEq(stored.length, 4, "four tiers");
         assertEq(stored[3].imr, 0.2e18, "the fourth");
         assertEq(governance.marginTiers(BTC).length, 3, "the other market keeps its three");
-        assertEq(engine.initialMarginRate(ETH, 3000e18), 0.028572e18, "no open interest: the first");
+        assertEq(governance.initialMarginRate(ETH, 3000e18), 0.028572e18, "no open interest: the first");
 
         fundPool(1_000_000e6);
         uint40 a = depositFor(alice, 0, 1_000e6);
         fillAt(a, ETH, 1e18, 3000e18); // 3,000 USD of open interest, beyond the last threshold
         assertEq(engine.getPosition(a, ETH).tier, 3, "the last tier set");
-        assertEq(engine.initialMarginRate(ETH, 3000e18), 0.2e18, "its rate");
+        assertEq(governance.initialMarginRate(ETH, 3000e18), 0.2e18, "its rate");
 
         // Three set: the fourth slot is empty and never chosen.
         EngineBase.MarginTier[] memory three = new EngineBase.MarginTier[](3);
@@ -219,7 +219,7 @@ contract GovernanceTest is EngineFixture {
         governance.setMarginTiers(BTC, three);
         fillAt(a, BTC, 0.01e18, 60_000e18); // 600 USD, beyond every threshold
         assertEq(engine.getPosition(a, BTC).tier, 2, "the last of three");
-        assertEq(engine.initialMarginRate(BTC, 60_000e18), 0.1e18, "its rate");
+        assertEq(governance.initialMarginRate(BTC, 60_000e18), 0.1e18, "its rate");
         assertEq(governance.marginTiers(BTC).length, 3, "still three");
     }
 

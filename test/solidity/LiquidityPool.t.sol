@@ -67,7 +67,7 @@ contract LiquidityPoolTest is PoolFixture {
         // After the cutoff a trader pays fees and impact to the pool: the epoch must not see it.
         uint40 a = depositFor(alice, 0, 100_000e6);
         vm.prank(address(book));
-        engine.fill(EngineBase.FillRequest(a, ETH, false, 100e18, 3000e18, type(uint256).max, 0));
+        engine.fill(EngineBase.FillRequest(a, ETH, false, 100e18, 3000e18, type(uint256).max, 0, 0));
         assertGt(uint256(engine.poolCash()), 1_000_000e18, "the pool earned after the cutoff");
         pool.settleEpoch(rounds, previous);
         uint256 shares = claimShares(lp2);

@@ -63,6 +63,8 @@ contract OrderBookTest is OrderBookFixture {
         assertPosition(a, ETH, 1e18, 2900e18, "filled at the first round after creation");
         assertEq(book.getOrder(key).accountId, 0, "order deleted");
         assertEq(reservedMargin(a), 0, "reservation released");
+        assertEq(uint256(engine.getAccount(a).latestMarketOrder), 0, "the engine forgets the filled order");
+        assertFalse(engine.getAccount(a).usesOrderTable, "market orders alone use no table entry");
         (uint64 head, uint64 tail) = book.queues(ETH);
         assertEq(uint256(head), 1, "head moved");
         assertEq(uint256(tail), 1, "tail");
@@ -364,8 +366,11 @@ contract OrderBookTest is OrderBookFixture {
         (, bool liquidatable) = liquidator.accountHealth(a);
         assertTrue(liquidatable, "alice liquidatable");
         address liquidationKeeper = address(0x11D);
+        vm.record();
         vm.prank(liquidationKeeper);
         liquidator.liquidate(a);
+        (bytes32[] memory bookReads,) = vm.accesses(address(book));
+        assertEq(bookReads.length, 0, "no order pending: the liquidation does not ask the order book");
         assertEq(book.getOrder(carolsKey).accountId, c, "carol's order survives alice's liquidation");
         assertEq(book.nativeCredits(liquidationKeeper), 0, "no fee from a finished order");
         executeAt(keeper, ETH, round1(round));
@@ -548,6 +553,7 @@ contract OrderBookTest is OrderBookFixture {
         assertEq(book.nativeCredits(carol), MIN_FEE / 10, "executor: expiryRewardShare of the fee");
         assertEq(book.nativeCredits(alice), MIN_FEE - MIN_FEE / 10, "owner: the rest");
         assertEq(uint256(book.pendingMask(a)), 0, "pending slot freed");
+        assertEq(uint256(engine.getAccount(a).latestMarketOrder), 0, "the engine forgets the expired order");
         assertEq(int256(engine.getAccount(a).collateral), 10_000e18, "no penalty");
     }
 
@@ -602,6 +608,7 @@ contract OrderBookTest is OrderBookFixture {
         assertEq(engine.poolCash(), poolBefore + int256(penalty), "penalty to the pool");
         assertEq(int256(engine.getAccount(a).collateral), 10_000e18 - int256(penalty), "penalty from the account");
         assertEq(reservedMargin(a), 0, "reservation released");
+        assertEq(uint256(engine.getAccount(a).latestMarketOrder), 0, "the engine forgets the rejected order");
         assertEq(book.nativeCredits(keeper), MIN_FEE, "executor paid");
     }
 

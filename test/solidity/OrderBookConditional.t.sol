@@ -268,6 +268,8 @@ contract OrderBookConditionalTest is OrderBookFixture {
         executeAt(keeper, ETH, round1(2));
         assertEq(uint256(book.pendingMask(a)), 0, "both filled");
         assertEq(int256(engine.getPosition(a, ETH).size), 0.3e18, "both sizes");
+        assertEq(uint256(engine.getAccount(a).latestMarketOrder), 0, "the engine forgets a filled order");
+        assertTrue(engine.getAccount(a).usesOrderTable, "the displaced order used the table");
 
         // Displacing a finished order writes nothing here; entry 0 stays claimed but finished.
         vm.record();
@@ -290,16 +292,16 @@ contract OrderBookConditionalTest is OrderBookFixture {
     }
 
     function test_initialMarginRateIsTheTierOfTheMarketsOpenInterest() public {
-        assertEq(engine.initialMarginRate(ETH, 3000e18), 0.028572e18, "no open interest: the first tier");
+        assertEq(governance.initialMarginRate(ETH, 3000e18), 0.028572e18, "no open interest: the first tier");
         fundPool(10_000_000e6); // the reserve check allows 0.8 * 20M of notional
         depositFor(alice, 0, 1_000_000e6);
         marketOrder(alice, 0, ETH, 4000e18, type(uint256).max); // 12M USD of open interest
         vm.warp(START + 1);
         setPrice(ethFeed, 3000e18);
         executeAt(keeper, ETH, round1(2));
-        assertEq(engine.initialMarginRate(ETH, 3000e18), 0.05e18, "12M USD: the second tier");
+        assertEq(governance.initialMarginRate(ETH, 3000e18), 0.05e18, "12M USD: the second tier");
         vm.expectRevert(abi.encodeWithSelector(EngineBase.UnknownMarket.selector, uint256(7)));
-        engine.initialMarginRate(7, 3000e18);
+        governance.initialMarginRate(7, 3000e18);
     }
 
     function test_executionFeeBelowTheMinimumIsRefused() public {
@@ -420,6 +422,7 @@ contract OrderBookConditionalTest is OrderBookFixture {
         assertEq(book.nativeCredits(carol), 3 * MIN_FEE, "every fee to the liquidator");
         assertEq(reservedMargin(a), 0, "no reservation left");
         assertEq(uint256(engine.getAccount(a).latestMarketOrder), 0, "the engine forgets its order");
+        assertFalse(engine.getAccount(a).usesOrderTable, "the table is empty again");
         assertEq(book.pendingOrders(a).length, 0, "no pending order");
         assertEq(book.getOrder(queuedKey).accountId, 0, "queued order gone");
         assertEq(book.getOrder(displacedKey).accountId, 0, "displaced queued order gone");
@@ -433,5 +436,47 @@ contract OrderBookConditionalTest is OrderBookFixture {
         (uint64 head, uint64 tail) = book.queues(ETH);
         assertEq(uint256(head), 4, "head past the holes and bob");
         assertEq(uint256(tail), 4, "tail");
+    }
+
+    /// @dev The engine forgets a filled market order, so only the table can still hold one: a
+    /// market order displaced while pending marks it, and the liquidation still finds that order.
+    function test_liquidationFindsADisplacedOrderAfterTheLatestFilled() public {
+        uint40 a = depositFor(alice, 0, 150e6);
+        // A reduce-only BTC order waits in its queue; the ETH order that displaces it fills first.
+        uint256 btcKey = placeOrder(alice, 0, BTC, OrderBook.OrderType.Market, true, -0.01e18, 0, 0, MIN_FEE);
+        marketOrder(alice, 0, ETH, 1e18, type(uint256).max);
+        assertTrue(engine.getAccount(a).usesOrderTable, "the displaced order took a table entry");
+        openAliceLongAndCrash(a, btcKey);
+    }
+
+    /// @dev An order waiting for its trigger marks the table when the engine keeps no market order.
+    function test_liquidationFindsAConditionalOrderWhenNoMarketOrderIsPending() public {
+        uint40 a = depositFor(alice, 0, 150e6);
+        marketOrder(alice, 0, ETH, 1e18, type(uint256).max);
+        assertFalse(engine.getAccount(a).usesOrderTable, "a market order alone uses no table entry");
+        uint256 takeProfit = conditionalOrder(alice, 0, ETH, OrderBook.OrderType.TakeProfit, true, -1e18, 3500e18);
+        assertTrue(engine.getAccount(a).usesOrderTable, "the conditional order took a table entry");
+        openAliceLongAndCrash(a, takeProfit);
+    }
+
+    /// @dev Fills alice's 1 ETH long at 3000, then liquidates her at 2880: `pendingKey`, the one
+    /// order left pending, is cancelled and its fee paid to the liquidator.
+    function openAliceLongAndCrash(uint40 a, uint256 pendingKey) internal {
+        vm.warp(START + 1);
+        setPrice(ethFeed, 3000e18);
+        executeAt(keeper, ETH, round1(2));
+        assertPosition(a, ETH, 1e18, 3000e18, "alice long");
+        assertEq(uint256(engine.getAccount(a).latestMarketOrder), 0, "the engine forgets the filled order");
+        assertEq(book.pendingOrders(a).length, 1, "one order left, in the table");
+
+        vm.warp(START + 10);
+        setPrice(ethFeed, 2880e18);
+        vm.expectEmit();
+        emit OrderBook.OrderCancelled(pendingKey, a, OrderBook.CancelReason.Liquidated, "", 0);
+        vm.prank(carol);
+        liquidator.liquidate(a);
+        assertEq(book.nativeCredits(carol), MIN_FEE, "its fee to the liquidator");
+        assertEq(book.getOrder(pendingKey).accountId, 0, "cancelled");
+        assertFalse(engine.getAccount(a).usesOrderTable, "the table is empty again");
     }
 }

@@ -54,7 +54,7 @@ contract ProtocolInvariantTest is PoolFixture {
         uint256 reservedSum;
         int256 receivableSum;
         for (uint8 m; m < 2; ++m) {
-            EngineBase.MarketState memory s = engine.marketState(m);
+            EngineBase.MarketState memory s = governance.marketState(m);
             uint256 longs;
             uint256 shorts;
             int256 fundingProducts;
@@ -111,8 +111,21 @@ contract ProtocolInvariantTest is PoolFixture {
     }
 
     /// @dev 9.8: fills use the first round after the order, in queue order; a right proof fills.
+    /// And a liquidation finds every pending order (SPEC 6): the engine's latest market order is
+    /// pending while kept, and an account with pending orders tells the liquidation to look.
     function invariant_fillsUseTheFirstRoundInQueueOrder() public view {
         assertEq(handler.breachesFillRound(), 0, handler.firstBreach());
+        for (uint256 i; i < 3; ++i) {
+            uint40 id = engine.accountIdOf(handler.traders(i), 0);
+            if (id == 0) continue;
+            EngineBase.Account memory account = engine.getAccount(id);
+            if (account.latestMarketOrder != 0) {
+                assertEq(uint256(book.getOrder(account.latestMarketOrder).accountId), id, "the engine's order is pending");
+            }
+            if (book.pendingOrders(id).length != 0) {
+                assertTrue(account.latestMarketOrder != 0 || account.usesOrderTable, "pending orders are found");
+            }
+        }
     }
 
     /// @dev 9.9: no account's equity moves when another trades; fresh positions show no profit;

@@ -220,7 +220,8 @@ abstract contract EngineFixture is Test {
                 sizeDelta: sizeDelta,
                 price: price,
                 acceptablePrice: sizeDelta > 0 ? type(uint256).max : 0,
-                reservation: 0
+                reservation: 0,
+                orderKey: 0
             })
         );
     }

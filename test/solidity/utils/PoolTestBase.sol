@@ -27,7 +27,7 @@ abstract contract PoolTestBase is PoolFixture {
         a = engine.accountIdOf(who, 0);
         if (a == 0) a = depositFor(who, 0, 1_000_000e6);
         vm.prank(address(book));
-        engine.fill(EngineBase.FillRequest(a, marketId, false, size, price, size > 0 ? type(uint256).max : 0, 0));
+        engine.fill(EngineBase.FillRequest(a, marketId, false, size, price, size > 0 ? type(uint256).max : 0, 0, 0));
     }
 
     function redeemRequest(address lp, uint256 shares) internal {
