@@ -159,10 +159,12 @@ contract ClearingEngine is EngineBase {
     /// @param increasesExposure whether the order can grow a position
     /// @param marketOrderKey a market order's key, which becomes the account's latest market order
     /// (the order book's first pending-order entry, kept here in the slot the reservation writes);
-    /// 0 for an order waiting for its trigger
+    /// 0 for an order waiting for its trigger, which takes an entry of the order book's table (so
+    /// the account is flagged `usesOrderTable`, as when a pending order is displaced)
     /// @return accountId the account; 0 when `(owner, subaccount)` has none, and nothing is reserved
     /// @return reservation the margin reserved (WAD)
-    /// @return displacedOrder the account's previous latest market order (0: none, or `marketOrderKey` is 0)
+    /// @return displacedOrder the account's previous latest market order, still pending (0: none,
+    /// or `marketOrderKey` is 0)
     function reserveOrderMargin(
         address owner,
         uint16 subaccount,
@@ -197,7 +199,8 @@ contract ClearingEngine is EngineBase {
         emit MarginReserved(accountId, reservation, reserved);
     }
 
-    /// @notice Releases a finished order's reservation (cancel, expiry). Only the order book calls it.
+    /// @notice Releases the reservation of an order that ends without a fill (an owner's cancel, a
+    /// rejection, an invalid round, an expiry). Only the order book calls it.
     /// @param accountId the account
     /// @param amount margin to release (WAD)
     /// @param orderKey the order, forgotten if it is the account's latest market order

@@ -675,13 +675,14 @@ abstract contract EngineBase is AccessControl, ReentrancyGuardTransient {
         return uint8(MAX_TIERS - 1);
     }
 
-    /// @dev The number of tiers set for a market.
+    /// @dev The initial margin rate of the tier a position opened now at `price` would get.
     function _initialMarginRate(uint8 marketId, uint256 price) internal view returns (uint256 imr) {
         imr = _marginTiers[marketId][_tierFor(marketId, _marketStates[marketId], price)].imr;
         // A listed market has a first tier and a set tier's rate is positive: no market count read.
         if (imr == 0) revert UnknownMarket(marketId);
     }
 
+    /// @dev The number of tiers set for a market.
     function _tierCount(uint8 marketId) internal view returns (uint256 count) {
         MarginTier[MAX_TIERS] storage tiers = _marginTiers[marketId];
         while (count < MAX_TIERS && tiers[count].imr != 0) ++count;
