@@ -87,7 +87,7 @@ const BUDGETS: readonly Budget[] = [
   // MarketAccrued and Liquidated logs (9,245) = 132,601 (134,361 deployed), before any computation.
   // The order book is not called when no order is pending (the engine forgets finished orders and
   // flags its table). The tightest layout conceivable (5 parameter slots, 2 global slots, no
-  // MarketAccrued log) would leave 3,748 for all computation; this one measures 47,640.
+  // MarketAccrued log) would leave 3,748 for all computation; this one measures 47,599.
   { figure: "gas.liquidate.1pos", target: 130_000, max: 199_000, why: "liquidates an account with one position" },
   // Impossible: 21,000 + the latest round (15,700) + the market's feed (2 cold slots, 4,200) + 3 slots
   // rewritten (the stored packing: indices and accrual time; realized-rate sums and price; the
