@@ -269,8 +269,9 @@ contract OrderBook is IOrderBook, ReentrancyGuardTransient {
         uint8 index;
         if (!isMarket) {
             index = _claimPendingSlot(accountId);
-        } else if (_isPending(displacedOrder)) {
-            // Still pending: a liquidation must find it, so it takes an entry here.
+        } else if (displacedOrder != 0) {
+            // Still pending (the engine forgets finished orders): a liquidation must find it, so it
+            // takes an entry here.
             _setPendingKey(accountId, _claimPendingSlot(accountId), displacedOrder);
         }
 
